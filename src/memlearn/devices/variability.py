@@ -1,0 +1,22 @@
+"""Device-to-device variation: parameters drawn once per device."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+def spread(nominal: float, relative_std: float, shape, generator: torch.Generator, device=None,
+           dtype: torch.dtype = torch.float32, minimum: float | None = None) -> Tensor:
+    """``nominal * (1 + relative_std * xi)``, xi ~ N(0, 1), one draw per device.
+
+    Relative Gaussian spread is the convention of Gokmen & Vlasov, Front. Neurosci. 2016
+    (device-to-device variation of the step size) and of aihwkit's ``*_dtod`` fields.
+    ``minimum`` clips the draw so that a wide spread cannot produce unphysical values.
+    """
+    out = torch.full(tuple(shape), float(nominal), device=device, dtype=dtype)
+    if relative_std > 0:
+        out = out * (1.0 + relative_std * torch.randn(tuple(shape), generator=generator, device=device, dtype=dtype))
+    if minimum is not None:
+        out = out.clamp_min(minimum)
+    return out
