@@ -1,0 +1,47 @@
+"""Draw docs/img/architecture.png: memlearn's layers and the seams between them.
+
+Run: .venv/bin/python docs/make_architecture_figure.py
+"""
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+from matplotlib.patches import FancyBboxPatch
+
+LAYERS = [
+    ("cli  (memlearn run | sweep | report | devices)", "#d9d9d9"),
+    ("experiments: config (TOML -> dataclasses) · registry · runner · kinds · sweeps (Dask) · report", "#c6dbef"),
+    ("hardware_aware · continual · meta   (plug into UpdateRequest / Programmer / tiles)", "#fdd0a2"),
+    ("rules: StochasticPulse · Manhattan · MixedPrecision · TikiTaka · AnalogSGD     eqprop", "#c7e9c0"),
+    ("nn: AnalogTile (DAC -> crossbar -> ADC, tiling) · AnalogLinear · AnalogConv2d · convert", "#dadaeb"),
+    ("periphery: DAC · ADC · noise/bound management · pulse coding", "#fcbba1"),
+    ("crossbar: Crossbar (g, state, apply_pulses) · mapping · IR drop · programming · cost", "#fee391"),
+    ("devices: Device = PulseResponse + ReadNoise + Drift + Faults · presets · fit", "#d4b9da"),
+]
+# Seam drawn in the gap below layer i (0 = top).
+SEAMS = {0: "Typer commands -> runner", 1: "kinds: run(config, run_dir, log, seed) -> summary",
+         2: "UpdateRequest(x, d, lr) · Programmer", 3: "UpdateRequest -> tile.apply_weight_pulses(n)",
+         4: "DAC / ADC functions", 5: "Crossbar.mvm · apply_pulses · conductances",
+         6: "Device.sample / pulse / read / wear"}
+
+fig, ax = plt.subplots(figsize=(11, 8))
+for i, (text, color) in enumerate(LAYERS):
+    y = len(LAYERS) - 1 - i
+    ax.add_patch(FancyBboxPatch((0.02, y + 0.08), 0.96, 0.8, boxstyle="round,pad=0.01", fc=color, ec="#444"))
+    ax.text(0.5, y + 0.48, text, ha="center", va="center", fontsize=10)
+for i, label in SEAMS.items():
+    y = len(LAYERS) - 1 - i - 0.02
+    ax.text(0.5, y, label, ha="center", va="center", fontsize=8, color="#7f0000", style="italic",
+            bbox=dict(fc="white", ec="none", pad=0.5))
+ax.annotate("", xy=(0.01, len(LAYERS) - 0.1), xytext=(0.01, 0.1), arrowprops=dict(arrowstyle="->", color="#444"))
+ax.text(0.003, len(LAYERS) / 2, "imports only downward", rotation=90, va="center", fontsize=8)
+ax.set_xlim(0, 1)
+ax.set_ylim(0, len(LAYERS))
+ax.axis("off")
+ax.set_title("memlearn: layers (data flows up from physics to experiments)")
+out = Path(__file__).parent / "img" / "architecture.png"
+fig.savefig(out, dpi=110, bbox_inches="tight")
+print(out)
