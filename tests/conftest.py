@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import pytest
 import torch
+from threadpoolctl import threadpool_limits
 
 from memlearn.datasets import default_data_root
 
 torch.set_num_threads(1)
+# One BLAS thread too: with `pytest -n 2` two workers already fill both cores, and an
+# oversubscribed OpenBLAS makes scipy-heavy tests tens of times slower.
+threadpool_limits(1)
 
 
 @pytest.fixture(scope="session")

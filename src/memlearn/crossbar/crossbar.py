@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from memlearn.crossbar.cost import CostConfig, PulseCounter
 from memlearn.devices.device import Device
 from memlearn.devices.state import DeviceState
 
@@ -21,10 +22,12 @@ class Crossbar(nn.Module):
         rows, cols: array size.
         device: the device model.
         generator: draws the device-to-device parameters once.
+        cost: per-operation figures for the pulse counter (``pulse_counter``); defaults if ``None``.
     """
 
     def __init__(self, rows: int, cols: int, device: Device, generator: torch.Generator, *,
-                 dtype: torch.dtype = torch.float32, torch_device: torch.device | str | None = None) -> None:
+                 dtype: torch.dtype = torch.float32, torch_device: torch.device | str | None = None,
+                 cost: CostConfig | None = None) -> None:
         super().__init__()
         if rows < 1 or cols < 1:
             raise ValueError(f"crossbar size must be >= 1x1, got {rows}x{cols}")
@@ -36,6 +39,7 @@ class Crossbar(nn.Module):
             self.register_buffer(f"state_{name}", tensor)
         self.register_buffer("g", device.initial(state))
         self.register_buffer("n_writes", torch.zeros(rows, cols, dtype=torch.int64, device=torch_device))
+        self.pulse_counter = PulseCounter(cost or CostConfig(), torch_device)
 
     @property
     def state(self) -> DeviceState:
@@ -67,8 +71,9 @@ class Crossbar(nn.Module):
         if n.shape != self.g.shape:
             raise ValueError(f"pulse matrix has shape {tuple(n.shape)}, crossbar is {tuple(self.g.shape)}")
         state = self.state
-        self.g.copy_(self.device_model.pulse(self.g, n, state, generator))
         n_abs = n.abs().to(torch.int64)
+        self.pulse_counter.record(n_abs, self.g)
+        self.g.copy_(self.device_model.pulse(self.g, n, state, generator))
         self.n_writes.add_(n_abs)
         new_state = self.device_model.wear(state, self.n_writes)
         if new_state is not state:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -53,6 +54,10 @@ class Device:
     def pulse(self, g: Tensor, n: Tensor, state: DeviceState, generator: torch.Generator) -> Tensor:
         """Conductance after ``n`` (signed integer tensor, + = potentiate) identical pulses."""
         g_new = self.response.pulse(g, n, state.params, generator)
+        if self.faults is None:
+            # Without a Faults effect the fault map is all FREE and stays so (wear needs a finite
+            # endurance, which only Faults draws); skipping the mask saves a pass over the array.
+            return g_new
         return torch.where(state.fault == FREE, g_new, g)
 
     def read(self, g: Tensor, state: DeviceState, t: float | None = None,
@@ -67,6 +72,8 @@ class Device:
 
     def wear(self, state: DeviceState, n_writes: Tensor) -> DeviceState:
         """Mark devices whose cumulative write pulses exceed their endurance as worn out (stuck)."""
+        if self.faults is None or math.isinf(self.faults.endurance):
+            return state  # unlimited endurance: nothing can wear out (saves two passes per update)
         worn = (state.fault == FREE) & (n_writes.to(state.endurance.dtype) > state.endurance)
         if not bool(worn.any()):
             return state

@@ -7,15 +7,19 @@ from abc import ABC, abstractmethod
 import torch
 from torch import Tensor
 
+SPARSE_FRACTION = 0.25
+"""Below this fraction of devices receiving pulses, ``pulse`` works on the pulsed devices only."""
+
 
 class PulseResponse(ABC):
     """A family of conductance responses to programming pulses, vectorised over any shape.
 
-    Implementations are frozen dataclasses (their fields are the nominal
-    parameters and spreads). ``sample`` draws per-device parameters once
-    (device-to-device variation); ``moments`` gives the closed-form mean and
-    variance of the conductance after ``n`` sequential pulses, including
-    cycle-to-cycle noise, so that the cost does not grow with ``n``.
+    Implementations are frozen dataclasses (their fields are the nominal parameters and
+    spreads). ``sample`` draws per-device parameters once (device-to-device variation);
+    ``moments`` gives the closed-form mean and variance of the conductance after ``n``
+    sequential pulses, including cycle-to-cycle noise, so that the cost does not grow with ``n``;
+    ``pulse_dense`` draws one conductance with those moments. ``pulse`` dispatches to it,
+    restricted to the devices that receive pulses when they are few (small-batch training).
     """
 
     g_min: float
@@ -30,19 +34,41 @@ class PulseResponse(ABC):
 
     @abstractmethod
     def moments(self, g: Tensor, n: Tensor, params: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
-        """Mean and variance (S, S^2) of the conductance after ``n`` pulses from ``g``.
+        """Mean and variance (S, S^2) of the conductance after ``n`` pulses from ``g``, before clipping.
 
-        ``n`` is a signed integer tensor broadcastable to ``g`` (+ potentiation).
+        ``n`` is a signed integer tensor of ``g``'s shape (+ potentiation).
         """
 
-    def pulse(self, g: Tensor, n: Tensor, params: dict[str, Tensor], generator: torch.Generator) -> Tensor:
-        """Conductance after ``n`` pulses: a Gaussian draw with the exact n-pulse mean and
-        variance, clipped to the device's bounds. Never mutates its inputs."""
+    def pulse_dense(self, g: Tensor, n: Tensor, params: dict[str, Tensor], generator: torch.Generator) -> Tensor:
+        """Conductance after ``n`` pulses for every device: a Gaussian draw with the exact n-pulse
+        mean and variance, clipped to the device's bounds; devices with ``n == 0`` keep ``g``."""
         mean, var = self.moments(g, n, params)
         noise = torch.randn(g.shape, generator=generator, device=g.device, dtype=g.dtype)
         out = mean + var.clamp_min(0).sqrt() * noise
         out = torch.minimum(torch.maximum(out, params["g_min"]), params["g_max"])
         return torch.where(n == 0, g, out)
+
+    def pulse(self, g: Tensor, n: Tensor, params: dict[str, Tensor], generator: torch.Generator) -> Tensor:
+        """Conductance after ``n`` (signed integer tensor, + = potentiate) pulses. Never mutates
+        its inputs; the result is a new tensor of ``g``'s shape, dtype and device."""
+        if n.shape != g.shape:
+            n = n.expand(g.shape)
+        if g.numel() == 0:
+            return g.clone()
+        # Estimate the pulsed fraction on a strided sample: counting every entry costs as much as
+        # a third of the dense update itself. The estimate only chooses the path, never the result.
+        flat_n = n.reshape(-1)
+        stride = max(1, flat_n.numel() // 4096)
+        fraction = float((flat_n[::stride] != 0).float().mean())
+        if fraction >= SPARSE_FRACTION or any(p.shape != g.shape for p in params.values()):
+            return self.pulse_dense(g, n, params, generator)
+        idx = (flat_n != 0).nonzero().squeeze(1)
+        if idx.numel() == 0:
+            return g.clone()
+        sub = {k: v.reshape(-1).index_select(0, idx) for k, v in params.items()}
+        g_flat = g.reshape(-1)
+        new = self.pulse_dense(g_flat.index_select(0, idx), flat_n.index_select(0, idx), sub, generator)
+        return g_flat.index_copy(0, idx, new).reshape(g.shape)
 
     def initial(self, params: dict[str, Tensor]) -> Tensor:
         """Conductance of a fresh (reset) device: ``g_min``."""

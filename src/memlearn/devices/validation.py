@@ -29,6 +29,13 @@ def check_positive(name: str, value: float) -> None:
         raise ValueError(f"{name}={value!r} must be > 0")
 
 
+def check_count(name: str, value: float, low: float, high: float) -> None:
+    """Raise ValueError unless ``value`` is a whole number with ``low <= value <= high``."""
+    check_range(name, value, low, high)
+    if float(value) != int(float(value)):
+        raise ValueError(f"{name}={value!r} must be a whole number in [{low}, {high}]")
+
+
 def check_probability(name: str, value: float) -> None:
     check_range(name, value, 0.0, 1.0)
 

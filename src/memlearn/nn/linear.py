@@ -19,10 +19,13 @@ class AnalogLinear(nn.Module):
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, config: TileConfig | None = None,
-                 *, seed: int = 0, device: torch.device | str | None = None) -> None:
+                 *, seed: int = 0, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> None:
         super().__init__()
+        if dtype not in (None, torch.float32):
+            raise ValueError(f"AnalogLinear supports dtype=torch.float32 only, got {dtype}")
         self.in_features, self.out_features = in_features, out_features
         self.tile = AnalogTile(in_features, out_features, config, seed=seed, device=device)
+        self.tile.name = f"AnalogLinear(in_features={in_features}, out_features={out_features})"
         bound = 1.0 / math.sqrt(in_features)
         init = torch.Generator().manual_seed(seed + 1)
         w0 = (torch.rand(out_features, in_features, generator=init) * 2 - 1) * bound
@@ -33,6 +36,10 @@ class AnalogLinear(nn.Module):
     def weight(self) -> Tensor:
         """The weights the chip holds (read back without noise), (out, in)."""
         return self.tile.weights()
+
+    def set_read_time(self, t: float | None) -> None:
+        """Evaluate as ``t`` seconds after programming (conductance drift)."""
+        self.tile.set_read_time(t)
 
     def forward(self, x: Tensor) -> Tensor:
         y = self.tile(x)

@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+import math
 
 import torch
 from torch import Tensor, nn
 
+from memlearn.crossbar.cost import MvmCounter, TileCost, model_cost
 from memlearn.crossbar.crossbar import Crossbar
-from memlearn.crossbar.mapping import DifferentialMapping
-from memlearn.devices.device import Device
-from memlearn.devices.responses.ideal import Ideal
+from memlearn.crossbar.programming import ProgramResult
+from memlearn.crossbar.tiling import TilePartition
+from memlearn.nn._analog_pass import analog_mvm
+from memlearn.nn._weight_read import ReadStatistics, WeightSampler
+from memlearn.nn.tile_config import TileConfig
+from memlearn.periphery.dac import DAC
+
+__all__ = ["AnalogTile", "TileConfig"]
+
+_DEFAULT_DAC = DAC(bits=None)
+"""Read voltage used for power accounting and IR drop when no DAC is configured (ideal inputs)."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class TileConfig:
-    """Everything that describes one analog tile (device, mapping, periphery)."""
-
-    device: Device = field(default_factory=lambda: Device(response=Ideal()))
-    """Device model of every cell."""
-    mapping: DifferentialMapping = field(default_factory=DifferentialMapping)
-    """How weights map to conductances."""
+def _sum_square_dot(u: Tensor, r: Tensor, scratch: Tensor | None) -> Tensor:
+    """``sum_b sum_i u_bi^2 r_i`` (read power up to ``v_read^2``)."""
+    sq = torch.mul(u, u, out=scratch) if scratch is not None and scratch.shape == u.shape else u * u
+    # Reductions rather than a BLAS product: BLAS picks kernels by alignment and thread count, so
+    # the same numbers could sum differently in another process and break bit-identical reruns.
+    return (sq.sum(0) * r.to(u.dtype)).sum()
 
 
 class _TileMatmul(torch.autograd.Function):
@@ -43,67 +51,207 @@ class _TileMatmul(torch.autograd.Function):
 
 
 class AnalogTile(nn.Module):
-    """A weight matrix ``W`` (out, in) stored in a crossbar as a differential pair ``[G+ | G-]``.
+    """A weight matrix ``W`` (out, in) stored as conductances on one or more physical arrays.
+
+    Forward ``y = W x``: inputs are scaled (noise management), converted by the DAC, multiplied
+    by the conductances as read at ``read_time`` (drift, then read noise drawn once per MVM call),
+    each physical array's partial column outputs get output noise and are digitised by the ADC,
+    and the partial results are summed digitally and scaled back (weight scale, input scale).
+    Backward ``d = W^T delta`` is the transposed read with its own DAC/ADC settings. With every
+    non-ideality off both equal the float matmul of :meth:`weights`.
 
     Args:
         in_features, out_features: logical matrix size.
         config: the tile's physics and periphery.
         seed: seeds the tile's own generator (device-to-device draws, noise, pulses).
+        device: torch device of the tile's tensors.
     """
 
     def __init__(self, in_features: int, out_features: int, config: TileConfig | None = None, *,
                  seed: int = 0, device: torch.device | str | None = None) -> None:
         super().__init__()
+        if in_features < 1 or out_features < 1:
+            raise ValueError(f"tile size must be >= 1x1, got in_features={in_features}, out_features={out_features}")
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.config = config or TileConfig()
+        self.name = "AnalogTile"
+        """How error messages name this tile (layers set their own description)."""
         self.generator = torch.Generator(device=device or "cpu").manual_seed(seed)
-        cols = self.out_features * self.config.mapping.columns_per_output()
-        self.array = Crossbar(self.in_features, cols, self.config.device, self.generator, torch_device=device)
+        mapping = self.config.mapping
+        self.array = Crossbar(self.in_features, mapping.n_columns(self.out_features), self.config.device,
+                              self.generator, torch_device=device, cost=self.config.cost)
         response = self.config.device.response
         self._g_min, self._g_max = float(response.g_min), float(response.g_max)
+        rows, cols = self.config.array_size
+        self.partition = TilePartition(in_features=self.in_features, out_features=self.out_features,
+                                       array_rows=rows, outputs_per_array=mapping.outputs_per_array(cols))
+        self.register_buffer("w_scale", torch.full((self.out_features,), float(mapping.w_max), device=device))
+        self.counter = MvmCounter(self.config.cost, device)
         self.read_time: float | None = None
         self._grad_anchor = torch.empty(0, requires_grad=True)  # makes autograd call backward even when no input needs grad
         self.pending: tuple[Tensor, Tensor] | None = None
+        self._cache: tuple[tuple, ReadStatistics] | None = None
+        self._dw_cache: tuple[tuple, float] | None = None
+        self._sampler = WeightSampler(self.config.read_noise_sampling)
+        self._scratch_buffers: dict[str, Tensor] = {}
 
-    # --- generator state travels with state_dict ---
+    # --- generator: lives on the tile's device, its state travels with state_dict ---
     def get_extra_state(self):
-        return {"generator": self.generator.get_state()}
+        return {"generator": self.generator.get_state(), "generator_device": self.generator.device.type}
 
     def set_extra_state(self, state) -> None:
-        self.generator.set_state(state["generator"])
+        saved_on = state.get("generator_device", "cpu")
+        if saved_on == self.generator.device.type:
+            self.generator.set_state(state["generator"])
+        else:  # checkpoint from another device type: reseed deterministically from the saved state
+            cpu = torch.Generator()
+            cpu.set_state(state["generator"]) if saved_on == "cpu" else cpu.manual_seed(0)
+            self.generator.manual_seed(int(torch.randint(0, 2**62, (1,), generator=cpu)))
 
+    def _apply(self, fn, recurse: bool = True):
+        out = super()._apply(fn, recurse)
+        device = self.array.g.device
+        if self.generator.device != device:
+            seed = int(torch.randint(0, 2**62, (1,), generator=self.generator, device=self.generator.device))
+            self.generator = torch.Generator(device=device).manual_seed(seed)
+        self._cache, self._dw_cache = None, None
+        self._sampler.reset()
+        self._scratch_buffers = {}
+        return out
+
+    # --- what the chip holds ---
     @property
     def g_range(self) -> float:
         return self._g_max - self._g_min
 
     def weights(self) -> Tensor:
         """What the chip holds, (out, in), read back through the devices without periphery or noise."""
-        return self.config.mapping.to_weights(self.array.g, self.g_range, self.out_features)
+        w_n = self.config.mapping.normalised(self.array.g, self._g_min, self._g_max, self.out_features)
+        return (w_n * self.w_scale).T
+
+    def set_read_time(self, t: float | None) -> None:
+        """Read the conductances as they are ``t`` seconds after programming (drift); ``None`` = at once."""
+        if t is not None and not (math.isfinite(t) and t >= 0):
+            raise ValueError(f"read time t={t!r} must be a finite number of seconds >= 0 (or None)")
+        self.read_time = None if t is None else float(t)
+
+    def _read_statistics(self) -> ReadStatistics:
+        key = (self.read_time, tuple((b.data_ptr(), b._version) for b in self.array.buffers(recurse=False)))
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
+        array, mapping, part = self.array, self.config.mapping, self.partition
+        state = array.state
+        g = array.device_model.read(array.g, state, self.read_time, None)  # drift only; noise is drawn per MVM
+        mean = part.pad_weights(mapping.normalised(g, self._g_min, self._g_max, self.out_features))
+        noise = array.device_model.read_noise
+        std = None
+        if noise is not None:
+            std = part.pad_weights(mapping.normalised_std(noise.std(g, state.g_max), self.g_range, self.out_features))
+        stats = ReadStatistics(mean=mean.contiguous(), std=None if std is None else std.contiguous(),
+                                row_conductance=g.sum(1), col_conductance=mapping.column_sums(g, self.out_features))
+        self._cache = (key, stats)
+        return stats
+
+    def _scratch(self, name: str, shape: tuple[int, ...], like: Tensor) -> Tensor | None:
+        """A reused work buffer (never handed out): large fresh tensors cost page faults on CPU."""
+        if like.requires_grad or torch.is_grad_enabled():
+            return None
+        b = self._scratch_buffers.get(name)
+        if b is None or b.shape != tuple(shape) or b.dtype != like.dtype or b.device != like.device:
+            b = self._scratch_buffers[name] = torch.empty(shape, dtype=like.dtype, device=like.device)
+        return b
+
+    def _sample_weights(self, stats: ReadStatistics) -> Tensor:
+        """Normalised weights (padded) as one read sees them (read noise drawn now)."""
+        return self._sampler.sample(stats, self.generator)
+
+    # --- the circuit ---
+    def _check_input(self, x: Tensor, n: int, what: str) -> None:
+        if x.shape[-1] != n:
+            raise ValueError(f"{self.name}: expected {n} {what} (last dimension), got {x.shape[-1]} "
+                             f"(input shape {tuple(x.shape)})")
+        # a finite sum proves every entry finite (one cheap reduction); otherwise check exactly
+        if not bool(torch.isfinite(x.sum())) and not bool(torch.isfinite(x).all()):
+            raise ValueError(f"{self.name}: {what} contain NaN or inf")
 
     def forward_circuit(self, x: Tensor) -> Tensor:
-        g = self.array.conductances(self.read_time, self.generator)
-        return self.config.mapping.to_weights(g, self.g_range, self.out_features).matmul(x.T).T
+        """``y = W x`` through DAC, arrays and ADC: (..., in) -> (..., out)."""
+        c, part = self.config, self.partition
+        lead, x2 = x.shape[:-1], x.reshape(-1, self.in_features)
+        stats = self._read_statistics()
+        if c.ir_drop is not None:
+            from memlearn.nn._ir_drop_read import ir_drop_forward_partials
+            g_read = self.array.conductances(self.read_time, self.generator)
+            partials = lambda u: ir_drop_forward_partials(self, u, g_read)
+        else:
+            w = self._sample_weights(stats)
+            buf = self._scratch("partials", (part.n_row_chunks, x2.shape[0], self.out_features), x2)
+            partials = lambda u: part.forward_partials(u, w, buf)
+        v2 = (c.dac or _DEFAULT_DAC).v_read ** 2
+        sq = self._scratch("square", x2.shape, x2)
+
+        def record(u: Tensor, step: float) -> None:
+            self.counter.record(n_vectors=u.shape[0], n_inputs=self.in_features, n_outputs=self.out_features,
+                                n_arrays_per_output=part.n_row_chunks, dac_bits=c.dac.bits if c.dac else None,
+                                adc_bits=c.adc.bits if c.adc else None,
+                                columns_per_array=min(c.array_size[1], self.array.cols),
+                                power=v2 * step**2 * _sum_square_dot(u, stats.row_conductance, sq))
+
+        y = analog_mvm(x2, dac=c.dac, adc=c.adc, noise_management=c.noise_management,
+                       bound_management=c.bound_management, output_noise=c.output_noise, partials=partials,
+                       generator=self.generator, record=record, scratch=self._scratch("levels", x2.shape, x2))
+        return y.mul_(self.w_scale).reshape(*lead, self.out_features)
 
     def backward_circuit(self, d: Tensor) -> Tensor:
-        g = self.array.conductances(self.read_time, self.generator)
-        return d @ self.config.mapping.to_weights(g, self.g_range, self.out_features)
+        """``d W`` (the transposed read) through the backward DAC/ADC: (..., out) -> (..., in)."""
+        c, part = self.config, self.partition
+        lead, d2 = d.shape[:-1], d.reshape(-1, self.out_features) * self.w_scale
+        stats = self._read_statistics()
+        if c.ir_drop is not None:
+            from memlearn.nn._ir_drop_read import ir_drop_backward_partials
+            g_read = self.array.conductances(self.read_time, self.generator)
+            partials = lambda u: ir_drop_backward_partials(self, u, g_read)
+        else:
+            w = self._sample_weights(stats)
+            partials = lambda u: part.backward_partials(u, w)
+        v2 = (c.dac_backward or _DEFAULT_DAC).v_read ** 2
+
+        def record(u: Tensor, step: float) -> None:
+            self.counter.record(n_vectors=u.shape[0], n_inputs=self.out_features, n_outputs=self.in_features,
+                                n_arrays_per_output=part.n_col_blocks,
+                                dac_bits=c.dac_backward.bits if c.dac_backward else None,
+                                adc_bits=c.adc_backward.bits if c.adc_backward else None,
+                                columns_per_array=min(c.array_size[0], self.in_features),
+                                power=v2 * step**2 * _sum_square_dot(u, stats.col_conductance, None))
+
+        g = analog_mvm(d2, dac=c.dac_backward, adc=c.adc_backward, noise_management=c.noise_management,
+                       bound_management=None, output_noise=c.output_noise_backward, partials=partials,
+                       generator=self.generator, record=record)
+        return g.reshape(*lead, self.in_features)
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.shape[-1] != self.in_features:
-            raise ValueError(f"tile expects {self.in_features} input features, got {x.shape[-1]}")
+        self._check_input(x, self.in_features, "input features")
         return _TileMatmul.apply(x, self._grad_anchor, self)
 
     def record_update(self, x: Tensor, d: Tensor) -> None:
         self.pending = (x.detach(), d.detach())
 
+    # --- writing ---
     @property
     def dw_min(self) -> float:
-        """Nominal weight change of one +1 pulse on a weight at zero (both devices of the pair move)."""
+        """Nominal weight change of one +1 weight pulse on a weight at zero (mean over devices)."""
+        key = tuple((b.data_ptr(), b._version) for b in self.array.buffers(recurse=False) if b is not self.array.g
+                    and b is not self.array.n_writes) + ((self.w_scale.data_ptr(), self.w_scale._version),)
+        if self._dw_cache is not None and self._dw_cache[0] == key:
+            return self._dw_cache[1]
         state = self.array.state
+        response = self.config.device.response
         mid = (state.g_min + state.g_max) / 2
-        up = self.config.device.response.step_at(mid, state.params, up=True).abs().mean()
-        down = self.config.device.response.step_at(mid, state.params, up=False).abs().mean()
-        return float(self.config.mapping.w_max / self.g_range * (up + down))
+        up = float(response.step_at(mid, state.params, up=True).abs().mean())
+        down = float(response.step_at(mid, state.params, up=False).abs().mean())
+        value = float(self.w_scale.mean()) * self.config.mapping.pulse_weight_change(up, down, self.g_range)
+        self._dw_cache = (key, value)
+        return value
 
     @torch.no_grad()
     def apply_weight_pulses(self, n_w: Tensor) -> Tensor:
@@ -112,10 +260,43 @@ class AnalogTile(nn.Module):
             raise ValueError(f"pulse counts have shape {tuple(n_w.shape)}, tile is {(self.out_features, self.in_features)}")
         return self.array.apply_pulses(self.config.mapping.device_pulses(n_w), self.generator)
 
+    def _targets(self, w: Tensor) -> Tensor:
+        """Set the weight scale for ``w`` (out, in) and return its target conductances."""
+        if w.shape != (self.out_features, self.in_features):
+            raise ValueError(f"{self.name}: weights have shape {tuple(w.shape)}, tile is {(self.out_features, self.in_features)}")
+        mapping = self.config.mapping
+        w = w.detach().to(self.array.g)
+        if mapping.scale == "column":
+            scale = w.abs().amax(dim=1)
+        elif mapping.scale == "tile":
+            scale = w.abs().amax().expand(self.out_features)
+        else:
+            scale = torch.full_like(self.w_scale, mapping.w_max)
+        scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+        self.w_scale.copy_(scale)
+        return mapping.targets(w / scale[:, None], self._g_min, self._g_max)
+
     @torch.no_grad()
     def set_weights_exact(self, w: Tensor) -> None:
         """Write target conductances directly (no pulses): for tests and digital initialisation only."""
-        g = self.config.mapping.target_conductances(w, self._g_min, self._g_max)
+        g = self._targets(w)
         state = self.array.state
-        g = torch.minimum(torch.maximum(g.to(self.array.g), state.g_min), state.g_max)
+        g = torch.minimum(torch.maximum(g, state.g_min), state.g_max)
         self.array.g.copy_(torch.where(state.fault == 0, g, self.array.g))
+
+    @torch.no_grad()
+    def program(self, w_target: Tensor) -> ProgramResult:
+        """Program ``w_target`` (out, in) with the configured strategy (write-verify by default).
+
+        Every pulse goes through ``Crossbar.apply_pulses`` (counted in :attr:`cost`). Returns the
+        pulses, iterations and the RMS weight error of what the chip then holds."""
+        g_target = self._targets(w_target)
+        result = self.config.programmer.program(self.array, g_target, self.generator)
+        err = float((self.weights() - w_target.to(self.w_scale)).square().mean().sqrt())
+        return dataclasses.replace(result, weight_error=err)
+
+    @property
+    def cost(self) -> TileCost:
+        """MVMs, conversions, pulses, energy (J) and latency (s) of everything this tile did."""
+        return model_cost(self)
+

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import torch
 from torch import nn
 
+from memlearn.crossbar.crossbar import Crossbar
+from memlearn.devices.state import WORN_OUT
 from memlearn.nn.tile import AnalogTile
 from memlearn.rules.rule import Rule
 from memlearn.rules.update_request import UpdateRequest
@@ -17,7 +20,9 @@ class AnalogSGD(torch.optim.Optimizer):
 
     Digital parameters (biases, norms) take a plain SGD step. Each analog tile's pending
     ``(x, d)`` from the last backward becomes an :class:`UpdateRequest` that ``rule`` turns into
-    pulses. Use it like any torch optimizer: ``loss.backward(); opt.step(); opt.zero_grad()``.
+    pulses. Use it like any torch optimizer: ``loss.backward(); opt.step(); opt.zero_grad()``;
+    learning-rate schedulers act on ``param_groups[0]["lr"]``, which the analog requests use too.
+    :meth:`accounting` reports the pulses, energy and wear since its previous call (per epoch).
 
     Args:
         model: the module holding analog layers.
@@ -28,11 +33,14 @@ class AnalogSGD(torch.optim.Optimizer):
     def __init__(self, model: nn.Module, lr: float, rule: Rule) -> None:
         if not lr > 0:
             raise ValueError(f"lr={lr!r} must be > 0")
+        self.model = model
         self.tiles = [m for m in model.modules() if isinstance(m, AnalogTile)]
         params = [p for p in model.parameters() if p.requires_grad]
         super().__init__(params if params else [torch.zeros(0, requires_grad=True)], dict(lr=lr))
         self.rule = rule
         self.rule_states: list[Any] = [rule.init(t) for t in self.tiles]
+        self._writes_seen = [a.n_writes.clone() for a in self.arrays()]
+        self._energy_seen = self._model_energy()
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -50,3 +58,58 @@ class AnalogSGD(torch.optim.Optimizer):
             self.rule_states[i] = self.rule.apply(UpdateRequest(x2, d2, lr), tile, self.rule_states[i], tile.generator)
             tile.pending = None
         return loss
+
+    def arrays(self) -> list[Crossbar]:
+        """Every crossbar the optimizer writes: the tiles' arrays and those in rule states."""
+        out = [t.array for t in self.tiles]
+        for state in self.rule_states:
+            out.extend(self.rule.arrays(state))
+        return out
+
+    def _model_energy(self) -> float | None:
+        """Total write energy (J) of the model's tiles from ``memlearn.crossbar.cost.model_cost``,
+        or None where no cost model is available."""
+        try:
+            cost = importlib.import_module("memlearn.crossbar.cost")
+        except ImportError:
+            return None
+        return float(cost.model_cost(self.model).energy_write)
+
+    @torch.no_grad()
+    def accounting(self, n_bins: int = 16) -> dict:
+        """Pulses, energy and wear since the previous call (call once per epoch).
+
+        Returns a JSON-serialisable dict:
+            ``pulses``: total programming pulses on every array (tiles and rule arrays);
+            ``pulses_per_device_mean`` / ``_max``: over all devices;
+            ``histogram``: ``{"edges", "counts"}``, devices by pulses received, bins
+            ``[0], [1], [2, 3], [4, 7], ...`` (powers of two; the last bin is open);
+            ``write_energy``: programming energy (J) of the model's tiles over the interval, from
+            ``memlearn.crossbar.cost`` (arrays held by rules, e.g. Tiki-Taka's A, are not in it),
+            or None where no cost model is available;
+            ``worn_out``: devices past their endurance budget (cumulative, not per interval);
+            ``n_devices``: devices in all arrays.
+        """
+        arrays = self.arrays()
+        if len(arrays) != len(self._writes_seen):
+            self._writes_seen = [torch.zeros_like(a.n_writes) for a in arrays]
+        per_device = [(a.n_writes - seen).reshape(-1) for a, seen in zip(arrays, self._writes_seen)]
+        self._writes_seen = [a.n_writes.clone() for a in arrays]
+        writes = torch.cat(per_device) if per_device else torch.zeros(0, dtype=torch.int64)
+        edges = [0] + [2**k for k in range(n_bins - 1)]
+        bins = torch.bucketize(writes, torch.tensor(edges, device=writes.device), right=True) - 1
+        counts = torch.bincount(bins, minlength=len(edges))
+        energy = self._model_energy()
+        interval = None if energy is None or self._energy_seen is None else energy - self._energy_seen
+        self._energy_seen = energy
+        worn = sum(int((a.state.fault == WORN_OUT).sum()) for a in arrays)
+        n = int(writes.numel())
+        return {
+            "pulses": int(writes.sum()),
+            "pulses_per_device_mean": float(writes.sum()) / max(n, 1),
+            "pulses_per_device_max": int(writes.max()) if n else 0,
+            "histogram": {"edges": edges, "counts": [int(c) for c in counts.tolist()]},
+            "write_energy": interval,
+            "worn_out": worn,
+            "n_devices": n,
+        }

@@ -8,6 +8,7 @@ import torch
 
 from memlearn.devices.validation import check_range
 from memlearn.nn.tile import AnalogTile
+from memlearn.periphery.pulse_coding import rounded_counts
 from memlearn.rules.rule import Rule
 from memlearn.rules.update_request import UpdateRequest
 
@@ -18,6 +19,8 @@ class DeterministicPulse(Rule):
 
     The rounded-pulse scheme of Burr et al., IEEE TED 2015 ("Experimental demonstration and
     tolerancing of a large-scale neural network (165,000 synapses) using phase-change memory").
+    Updates smaller than half a device step are lost (no accumulation: see ``MixedPrecision``).
+    State: ``{"dw_min": float}``, the tile's nominal step, read once.
     """
 
     max_pulses: int = 31
@@ -26,11 +29,9 @@ class DeterministicPulse(Rule):
     def __post_init__(self) -> None:
         check_range("max_pulses", self.max_pulses, 1, 1e6)
 
-    def init(self, tile: AnalogTile) -> None:
-        return None
+    def init(self, tile: AnalogTile) -> dict:
+        return {"dw_min": tile.dw_min}
 
-    def apply(self, request: UpdateRequest, tile: AnalogTile, state, generator: torch.Generator) -> None:
-        dw = -request.lr * request.d.T @ request.x
-        n = torch.round(dw / tile.dw_min).clamp_(-self.max_pulses, self.max_pulses).to(torch.int32)
-        tile.apply_weight_pulses(n)
-        return None
+    def apply(self, request: UpdateRequest, tile: AnalogTile, state: dict, generator: torch.Generator) -> dict:
+        tile.apply_weight_pulses(rounded_counts(request.x, request.d, request.lr, state["dw_min"], self.max_pulses))
+        return state

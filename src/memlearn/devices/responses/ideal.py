@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from memlearn.devices.response import PulseResponse
-from memlearn.devices.validation import check_order, check_positive, check_range
+from memlearn.devices.validation import check_count, check_order, check_positive
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,7 +31,7 @@ class Ideal(PulseResponse):
     def __post_init__(self) -> None:
         check_positive("g_min", self.g_min)
         check_order("g_min", self.g_min, "g_max", self.g_max)
-        check_range("states", self.states, 1, 1e9)
+        check_count("states", self.states, 1, 1e9)
 
     def sample(self, shape, generator, device=None, dtype=torch.float32) -> dict[str, Tensor]:
         full = lambda v: torch.full(tuple(shape), float(v), device=device, dtype=dtype)
@@ -41,8 +41,8 @@ class Ideal(PulseResponse):
     def moments(self, g: Tensor, n: Tensor, params: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
         return g + n.to(g.dtype) * params["step"], torch.zeros_like(g)
 
-    def pulse(self, g, n, params, generator):
-        out = g + n.to(g.dtype) * params["step"]
+    def pulse_dense(self, g, n, params, generator):
+        out = torch.addcmul(g, n.to(g.dtype), params["step"])
         return torch.minimum(torch.maximum(out, params["g_min"]), params["g_max"])
 
     def n_states(self, params: dict[str, Tensor]) -> Tensor:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
 from memlearn.devices.response import PulseResponse
-from memlearn.devices.responses._saturating import saturating_moments
+from memlearn.devices.responses._saturating import (directional, saturating_moments, saturating_params,
+                                                     saturating_pulse)
 from memlearn.devices.variability import spread
-from memlearn.devices.validation import check_positive, check_range, check_order
+from memlearn.devices.validation import check_count, check_order, check_positive, check_range
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -20,57 +20,62 @@ class SoftBounds(PulseResponse):
 
     Source: Fusi & Abbott, Nat. Neurosci. 2007 (soft-bounded synapses); used for RRAM by
     Gokmen & Haensch, Front. Neurosci. 2020 (Tiki-Taka) and aihwkit's ``SoftBoundsDevice``.
-    With ``alpha = dg0 / (g_max - g_min)`` (``dg0`` the step at the opposite bound) the n-pulse
-    response is exactly ``g_n = g_max - (g_max - g_0)(1 - alpha_up)^n`` (up) and
+    The n-pulse response is exactly ``g_n = g_max - (g_max - g_0)(1 - alpha_up)^n`` (up) and
     ``g_n = g_min + (g_0 - g_min)(1 - alpha_down)^n`` (down). Cycle-to-cycle noise is additive,
-    ``sigma_c2c (g_max - g_min)`` per pulse (NeuroSim's convention), composed in closed form.
+    ``sigma_c2c (g_max - g_min)`` per pulse (NeuroSim's convention), composed in closed form
+    (``memlearn.devices.responses._saturating``).
     """
 
     g_min: float = 1e-6
-    """Minimum conductance (S)."""
+    """Minimum conductance (S, > 0)."""
     g_max: float = 1e-5
     """Maximum conductance (S); must exceed g_min."""
     n_pulses: int = 100
-    """Pulses that take a device from g_min halfway-exponentially: ``alpha = 1 / n_pulses`` (dimensionless, >= 1)."""
+    """Inverse of the relative step at the opposite bound: ``alpha = 1 / n_pulses`` (>= 2).
+    The first pulse from g_min moves (g_max - g_min) / n_pulses."""
     asymmetry: float = 0.0
-    """Relative up/down step difference: ``alpha_up = alpha (1 + a)``, ``alpha_down = alpha (1 - a)``; in (-1, 1)."""
+    """Relative up/down step difference: ``alpha_up = alpha (1 + a)``, ``alpha_down = alpha (1 - a)``; in [-0.99, 0.99]."""
     sigma_c2c: float = 0.0
-    """Cycle-to-cycle noise per pulse, relative to (g_max - g_min); >= 0."""
+    """Cycle-to-cycle noise per pulse, relative to (g_max - g_min); in [0, 1]."""
     d2d_step: float = 0.0
-    """Device-to-device relative std of the step (alpha); >= 0."""
+    """Device-to-device relative std of the step (alpha); in [0, 1]."""
+    d2d_asymmetry: float = 0.0
+    """Device-to-device absolute std of the asymmetry; in [0, 1]."""
     d2d_bounds: float = 0.0
-    """Device-to-device relative std of g_min and g_max; >= 0."""
+    """Device-to-device relative std of g_min and g_max; in [0, 0.5]."""
 
     def __post_init__(self) -> None:
         check_positive("g_min", self.g_min)
         check_order("g_min", self.g_min, "g_max", self.g_max)
-        check_range("n_pulses", self.n_pulses, 1, 1e7)
-        check_range("asymmetry", self.asymmetry, -0.999, 0.999)
-        for name in ("sigma_c2c", "d2d_step", "d2d_bounds"):
-            check_range(name, getattr(self, name), 0.0, 10.0)
+        check_count("n_pulses", self.n_pulses, 2, 1e7)
+        check_range("asymmetry", self.asymmetry, -0.99, 0.99)
+        check_range("sigma_c2c", self.sigma_c2c, 0.0, 1.0)
+        check_range("d2d_step", self.d2d_step, 0.0, 1.0)
+        check_range("d2d_asymmetry", self.d2d_asymmetry, 0.0, 1.0)
+        check_range("d2d_bounds", self.d2d_bounds, 0.0, 0.5)
 
     def sample(self, shape, generator, device=None, dtype=torch.float32) -> dict[str, Tensor]:
         g_min = spread(self.g_min, self.d2d_bounds, shape, generator, device, dtype, minimum=0.0)
-        g_max = spread(self.g_max, self.d2d_bounds, shape, generator, device, dtype)
-        g_max = torch.maximum(g_max, g_min * 1.001 + 1e-12)
-        alpha = spread(1.0 / self.n_pulses, self.d2d_step, shape, generator, device, dtype, minimum=1e-6).clamp_max(0.9)
-        a_up = (alpha * (1 + self.asymmetry)).clamp(1e-7, 0.999)
-        a_down = (alpha * (1 - self.asymmetry)).clamp(1e-7, 0.999)
-        return {
-            "g_min": g_min,
-            "g_max": g_max,
-            "log_keep_up": torch.log1p(-a_up),
-            "log_keep_down": torch.log1p(-a_down),
-            "sigma": self.sigma_c2c * (g_max - g_min),
-        }
+        g_max = torch.maximum(spread(self.g_max, self.d2d_bounds, shape, generator, device, dtype),
+                              g_min * 1.001 + 1e-15)
+        alpha = spread(1.0 / self.n_pulses, self.d2d_step, shape, generator, device, dtype, minimum=1e-7).clamp_max(0.5)
+        asym = torch.full(tuple(shape), float(self.asymmetry), device=device, dtype=dtype)
+        if self.d2d_asymmetry > 0:
+            asym = asym + self.d2d_asymmetry * torch.randn(tuple(shape), generator=generator, device=device, dtype=dtype)
+        asym = asym.clamp(-0.99, 0.99)
+        a_up = (alpha * (1 + asym)).clamp(1e-7, 0.999)
+        a_down = (alpha * (1 - asym)).clamp(1e-7, 0.999)
+        return saturating_params(g_min, g_max, g_max.clone(), g_min.clone(), torch.log1p(-a_up),
+                                 torch.log1p(-a_down), self.sigma_c2c * (g_max - g_min))
 
     def moments(self, g: Tensor, n: Tensor, params: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
-        up = n > 0
-        target = torch.where(up, params["g_max"], params["g_min"])
-        log_keep = torch.where(up, params["log_keep_up"], params["log_keep_down"])
-        return saturating_moments(g, n.abs(), target, log_keep, params["sigma"])
+        return saturating_moments(g, n, params)
+
+    def pulse_dense(self, g, n, params, generator):
+        return saturating_pulse(g, n, params, generator, noisy=self.sigma_c2c > 0)
 
     def n_states(self, params: dict[str, Tensor]) -> Tensor:
-        # Range divided by the expected step at mid-range: (g_max - g_min) / (alpha (g_max - g_min) / 2).
-        a = -torch.expm1(params["log_keep_up"])
-        return 1.0 / (a * 0.5)
+        """Range over the mean of the up and down steps at mid-range, ``4 / (alpha_up + alpha_down)``."""
+        a_up = -torch.expm1(directional(params, "log_keep", up=True))
+        a_down = -torch.expm1(directional(params, "log_keep", up=False))
+        return 4.0 / (a_up + a_down)

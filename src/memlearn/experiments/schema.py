@@ -1,0 +1,134 @@
+"""Validation of config sections into frozen dataclasses: strict keys, typed values, clear errors.
+
+pydantic's ``TypeAdapter`` does the type coercion and runs each dataclass's ``__post_init__``
+checks; unknown keys are rejected here first (stdlib dataclasses carry no pydantic config, so
+``extra="forbid"`` is enforced by walking the dataclass fields). Every error becomes a
+:class:`ConfigError` naming the file, the field path, the bad value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import functools
+import inspect
+import textwrap
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import TypeAdapter, ValidationError
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """A config value is wrong: the message names the file, the field path, the value and the fix."""
+
+
+def _where(source: str | Path | None) -> str:
+    return f"{source}: " if source else ""
+
+
+@functools.lru_cache(maxsize=None)
+def _adapter(cls: type) -> TypeAdapter:
+    return TypeAdapter(cls)
+
+
+@functools.lru_cache(maxsize=None)
+def _hints(cls: type) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(cls)
+    except Exception:  # unresolvable forward reference: fall back to no nested checks
+        return {}
+
+
+def _dataclass_members(annotation: Any) -> list[type]:
+    """Dataclass types an annotation admits (``X``, ``X | None``, ``Optional[X]``)."""
+    if dataclasses.is_dataclass(annotation) and isinstance(annotation, type):
+        return [annotation]
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return [a for a in typing.get_args(annotation) if dataclasses.is_dataclass(a) and isinstance(a, type)]
+    return []
+
+
+def check_keys(cls: type, data: Any, path: str, source: str | Path | None = None) -> None:
+    """Raise :class:`ConfigError` for keys of ``data`` that are not fields of ``cls`` (recursively)."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{_where(source)}[{path}] must be a table of fields, got {data!r}")
+    names = {f.name for f in dataclasses.fields(cls) if f.init}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"{_where(source)}unknown field {_join(path, unknown[0])!r} (value {data[unknown[0]]!r}); "
+                          f"allowed fields of [{path}]: {', '.join(sorted(names)) or '(none)'}")
+    hints = _hints(cls)
+    for key, value in data.items():
+        members = _dataclass_members(hints.get(key))
+        if members and isinstance(value, dict):
+            check_keys(members[0], value, _join(path, key), source)
+
+
+def _join(path: str, key: Any) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+def _allowed(cls: type, loc: tuple) -> str:
+    """The documented meaning/range of the field at ``loc`` (from its attribute docstring)."""
+    owner, name = cls, None
+    for part in loc:
+        if not (isinstance(owner, type) and dataclasses.is_dataclass(owner)) or not isinstance(part, str):
+            break
+        name = part
+        members = _dataclass_members(_hints(owner).get(part))
+        doc = field_docs(owner).get(part, "")
+        if not members:
+            return doc
+        owner = members[0]
+    return field_docs(owner).get(name, "") if name else ""
+
+
+def validate(cls: type[T], data: Any, path: str, source: str | Path | None = None) -> T:
+    """Build ``cls`` (a frozen dataclass) from a config table, or raise :class:`ConfigError`.
+
+    Args:
+        cls: the component's own config dataclass.
+        data: the parsed TOML table.
+        path: the table's dotted path in the config file (e.g. ``"train"``), used in messages.
+        source: the config file, named in messages.
+    """
+    check_keys(cls, data, path, source)
+    try:
+        return _adapter(cls).validate_python(data)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        loc = tuple(err.get("loc", ()))
+        field = _join(path, ".".join(str(p) for p in loc)) if loc else path
+        msg = err.get("msg", str(exc)).removeprefix("Value error, ")
+        if not loc:  # a __post_init__ check: its message names the field, value and range
+            raise ConfigError(f"{_where(source)}[{field}] {msg}") from None
+        allowed = _allowed(cls, loc)
+        hint = f"; allowed: {allowed}" if allowed else ""
+        raise ConfigError(f"{_where(source)}[{field}] = {err.get('input')!r}: {msg}{hint}") from None
+    except (TypeError, ValueError) as exc:  # raised by a __post_init__ pydantic did not wrap
+        raise ConfigError(f"{_where(source)}[{path}]: {exc}") from None
+
+
+@functools.lru_cache(maxsize=None)
+def field_docs(cls: type) -> dict[str, str]:
+    """Attribute docstrings of a dataclass: ``{field: docstring}`` (the string after each field)."""
+    docs: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        if klass is object:
+            continue
+        try:
+            tree = ast.parse(textwrap.dedent(inspect.getsource(klass)))
+        except (OSError, TypeError, SyntaxError):
+            continue
+        body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+        for node, nxt in zip(body, body[1:]):
+            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and isinstance(nxt, ast.Expr) \
+                    and isinstance(nxt.value, ast.Constant) and isinstance(nxt.value.value, str):
+                docs[node.target.id] = " ".join(nxt.value.value.split())
+    return docs

@@ -1,0 +1,202 @@
+"""A small neural network, trained on the device model's own behaviour, that decides programming pulses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor, nn
+
+from memlearn.crossbar.crossbar import Crossbar
+from memlearn.crossbar.programming import Programmer, ProgramResult
+from memlearn.devices.device import Device
+from memlearn.devices.state import FREE, DeviceState
+from memlearn.devices.validation import check_range
+
+N_FEATURES = 6
+
+
+def _features(device: Device, g: Tensor, target: Tensor, state: DeviceState, max_pulses: int) -> Tensor:
+    """Per-device inputs (..., 6): conductance and target normalised to the device's own range, their
+    difference, the expected up/down step at ``g`` (in units of the range x 100) and the local-step pulse
+    estimate ``(target - g) / step(g)`` (write-verify's guess, / max_pulses, clipped to +-2)."""
+    lo, rng = state.g_min, (state.g_max - state.g_min)
+    up = device.response.step_at(g, state.params, up=True).abs() / rng
+    down = device.response.step_at(g, state.params, up=False).abs() / rng
+    u, t = (g - lo) / rng, (target - lo) / rng
+    step = torch.where(t > u, up, down).clamp_min(1e-9)
+    local = ((t - u) / step / max_pulses).clamp(-2, 2)
+    return torch.stack([u, t, t - u, 100 * up, 100 * down, local], dim=-1)
+
+
+def oracle_pulses(device: Device, g: Tensor, target: Tensor, state: DeviceState, max_pulses: int,
+                  aim: float) -> Tensor:
+    """Fewest signed pulses whose *expected* landing ``E[g_n]`` is within ``aim`` (S) of ``target``;
+    where none is, the count whose expected landing is closest. Vectorised over devices and the
+    ``2 * max_pulses + 1`` candidate counts with the response's closed-form n-pulse mean."""
+    n = torch.arange(-max_pulses, max_pulses + 1, device=g.device)
+    shape = g.shape + (n.numel(),)
+    ex = lambda t: t.unsqueeze(-1).expand(shape)
+    params = {k: ex(v) for k, v in state.params.items()}
+    mean, _ = device.response.moments(ex(g), n.expand(shape).to(torch.int32), params)
+    err = (mean - ex(target)).abs()
+    ok = err <= ex(aim)
+    fewest = torch.where(ok, n.abs().to(g.dtype).expand(shape), torch.full_like(err, float("inf"))).argmin(dim=-1)
+    closest = err.argmin(dim=-1)
+    return n[torch.where(ok.any(dim=-1), fewest, closest)].to(g.dtype)
+
+
+class PulsePolicy(nn.Module):
+    """``n / max_pulses = clip(local * exp(c(features)), -1, 1)``: a multiplicative correction, learned by a
+    small MLP, of write-verify's local-step estimate ``local = (target - g) / step(g) / max_pulses``.
+
+    The residual form makes far-off devices saturate at ``max_pulses`` from the start; the network only
+    learns how much the local estimate under- or overshoots (nonlinearity, device-to-device spread) and
+    how far short of the target it pays to stop (the tolerance band)."""
+
+    def __init__(self, hidden: int) -> None:
+        super().__init__()
+        self.mlp = nn.Sequential(nn.Linear(N_FEATURES, hidden), nn.Tanh(), nn.Linear(hidden, hidden), nn.Tanh(),
+                                 nn.Linear(hidden, 1))
+
+    def forward(self, features: Tensor) -> Tensor:
+        """Pulse count / max_pulses, shape ``features.shape[:-1]``."""
+        c = self.mlp(features).squeeze(-1).clamp(-5.0, 5.0)
+        return (features[..., 5] * torch.exp(c)).clamp(-1.0, 1.0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProgrammerTraining:
+    """How the programming network is trained on the device model."""
+
+    n_samples: int = 8192
+    """Simulated (device, conductance, target) triples per training set (>= 64)."""
+    steps: int = 1500
+    """Adam steps (>= 1)."""
+    hidden: int = 32
+    """Hidden units of the two-layer MLP (>= 4)."""
+    lr: float = 0.01
+    """Adam learning rate (> 0)."""
+    tolerance: float = 0.01
+    """Tolerance the programmer works to, relative to the device range (as ``WriteVerify.tolerance``)."""
+    aim: float = 0.5
+    """The network is taught to land within ``aim * tolerance`` of the target in expectation (0 < aim <= 1):
+    below 1 it leaves room for cycle-to-cycle noise, above 0 it saves the pulses write-verify spends
+    aiming at the exact centre."""
+    max_pulses: int = 256
+    """Largest pulse count per device per shot (>= 1; write-verify's default)."""
+
+    def __post_init__(self) -> None:
+        check_range("n_samples", self.n_samples, 64, 1e8)
+        check_range("steps", self.steps, 1, 1e7)
+        check_range("hidden", self.hidden, 4, 4096)
+        check_range("lr", self.lr, 1e-9, 10.0)
+        check_range("tolerance", self.tolerance, 1e-9, 1.0)
+        check_range("aim", self.aim, 1e-6, 1.0)
+        check_range("max_pulses", self.max_pulses, 1, 4096)
+
+
+def train_policy(device: Device, config: ProgrammerTraining, generator: torch.Generator) -> nn.Module:
+    """Fit a :class:`PulsePolicy` to the oracle pulse counts (:func:`oracle_pulses`, landing within
+    ``aim * tolerance``) of devices drawn from ``device`` (device-to-device spread included), from
+    random conductances and targets, half of them already near their target as in later shots.
+
+    Supervised imitation of the model-based optimum, in the spirit of learned programming with a
+    neural network that predicts each device's programming pulse (Yu et al. 2024, ~95% of devices
+    within +-50% of target in one shot); here the network corrects write-verify's local-step estimate
+    for the device's nonlinearity and is applied shot after shot with verification."""
+    n = config.n_samples
+    state = device.sample((n,), generator)
+    rng = state.g_max - state.g_min
+    g = state.g_min + torch.rand(n, generator=generator) * rng
+    target = state.g_min + torch.rand(n, generator=generator) * rng
+    # Half the samples sit near their target, as later shots do.
+    near = torch.rand(n, generator=generator) < 0.5
+    g = torch.where(near, (target + 0.05 * rng * torch.randn(n, generator=generator)).clamp(state.g_min, state.g_max), g)
+    y = oracle_pulses(device, g, target, state, config.max_pulses, config.aim * config.tolerance * rng) / config.max_pulses
+    x = _features(device, g, target, state, config.max_pulses)
+    net = PulsePolicy(config.hidden)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.copy_((torch.rand(p.shape, generator=generator) * 2 - 1) / max(p.shape[-1], 1) ** 0.5)
+        net.mlp[-1].weight.mul_(0.01)
+        net.mlp[-1].bias.zero_()
+    opt = torch.optim.Adam(net.parameters(), lr=config.lr)
+    for step in range(config.steps):
+        idx = torch.randint(n, (2048,), generator=generator)
+        loss = (net(x[idx]) - y[idx]).square().mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return net.requires_grad_(False)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class LearnedProgrammer(Programmer):
+    """Programs with pulse counts predicted by a trained network for the first ``learned_shots`` shots,
+    then write-verify's local-step counts, verifying after each shot like write-verify (same
+    tolerance, same read noise), until every free device is within tolerance or ``max_iterations``
+    shots have passed. Build it with :func:`train_programmer`."""
+
+    policy: nn.Module = field(repr=False)
+    """The trained network (features -> pulses / max_pulses)."""
+    tolerance: float = 0.01
+    """Acceptable |g - g_target| relative to the device's range (0 < tol <= 1)."""
+    max_iterations: int = 50
+    """Largest number of shots (1..10000; write-verify's default)."""
+    max_pulses: int = 256
+    """Largest pulse count per device per shot (1..4096); the network's output scale."""
+    noisy_verify: bool = True
+    """Verify reads see the device's read noise."""
+    learned_shots: int = 10000
+    """Shots whose pulse counts the network decides (>= 1); any later shots fine-tune with
+    write-verify's local-step count ``round(err / E[dg](g))``."""
+
+    def __post_init__(self) -> None:
+        check_range("programmer.learned_shots", self.learned_shots, 1, 10000)
+        check_range("programmer.tolerance", self.tolerance, 1e-9, 1.0)
+        check_range("programmer.max_iterations", self.max_iterations, 1, 10000)
+        check_range("programmer.max_pulses", self.max_pulses, 1, 4096)
+
+    @torch.no_grad()
+    def program(self, crossbar: Crossbar, g_target: Tensor, generator: torch.Generator) -> ProgramResult:
+        if g_target.shape != crossbar.g.shape:
+            raise ValueError(f"g_target has shape {tuple(g_target.shape)}, crossbar is {tuple(crossbar.g.shape)}")
+        state, device = crossbar.state, crossbar.device_model
+        target = torch.minimum(torch.maximum(g_target.to(crossbar.g), state.g_min), state.g_max)
+        tol = self.tolerance * (state.g_max - state.g_min)
+        free = state.fault == FREE
+        policy = self.policy.to(crossbar.g.device)
+        pulses, shots = 0, 0
+        for shot in range(self.max_iterations):
+            g_read = crossbar.conductances(None, generator if self.noisy_verify else None)
+            err = target - g_read
+            active = free & (err.abs() > tol)
+            if not bool(active.any()):
+                break
+            shots += 1
+            if shot < self.learned_shots:
+                feats = _features(device, g_read, target, state, self.max_pulses)
+                n = torch.round(policy(feats) * self.max_pulses)
+            else:
+                step = torch.where(err > 0, device.response.step_at(crossbar.g, state.params, up=True),
+                                   device.response.step_at(crossbar.g, state.params, up=False)).abs()
+                n = torch.round(err / step.clamp_min(torch.finfo(err.dtype).tiny))
+            n = n.clamp(-self.max_pulses, self.max_pulses)
+            # Never pulse away from the target; at least one pulse towards it.
+            n = torch.where(torch.sign(n) != torch.sign(err), torch.sign(err), n)
+            n = torch.where(active, n, torch.zeros_like(n)).to(torch.int32)
+            pulses += int(crossbar.apply_pulses(n, generator))
+        final = crossbar.g - target
+        within = (final.abs() <= tol) | ~free
+        return ProgramResult(pulses=pulses, iterations=shots, weight_error=float(final.square().mean().sqrt()),
+                             converged=float(within.to(torch.float32).mean()))
+
+
+def train_programmer(device: Device, config: ProgrammerTraining | None = None, generator: torch.Generator | None = None,
+                     *, max_iterations: int = 50, noisy_verify: bool = True) -> LearnedProgrammer:
+    """Train a :class:`LearnedProgrammer` for ``device`` (a few seconds on one CPU thread)."""
+    config = config or ProgrammerTraining()
+    generator = generator or torch.Generator().manual_seed(0)
+    return LearnedProgrammer(policy=train_policy(device, config, generator), tolerance=config.tolerance,
+                             max_iterations=max_iterations, max_pulses=config.max_pulses, noisy_verify=noisy_verify)

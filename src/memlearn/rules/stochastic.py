@@ -1,0 +1,63 @@
+"""Stochastic pulse trains: coincidences of random bit streams program the devices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from memlearn.devices.validation import check_range
+from memlearn.nn.tile import AnalogTile
+from memlearn.periphery.pulse_coding import signed_streams, stochastic_counts
+from memlearn.rules.rule import Rule
+from memlearn.rules.sign_runs import coincidence_runs
+from memlearn.rules.update_request import UpdateRequest
+
+
+@dataclass(frozen=True, kw_only=True)
+class StochasticPulse(Rule):
+    """Stochastic pulse update of the resistive processing unit (Gokmen & Vlasov, Front. Neurosci.
+    2016, Eq. 5-6): ``x_i`` and ``d_j`` become Bernoulli bit streams of length ``BL`` with
+    probabilities ``p = c |v|``; every coincidence moves device ``(j, i)`` by one pulse of sign
+    ``-sign(d_j x_i)``, so ``E[dW_ji] = BL c_x c_d |x_i d_j| dw_min = lr |x_i d_j|``.
+
+    Two semantics for a mini-batch (both exact in expectation):
+
+    * ``per_sample=False`` (batched): the coincidence counts are summed over the batch and applied
+      in one write, ``n = sum_b sum_t sd_bt^T sx_bt``, one matrix product of the bit streams.
+    * ``per_sample=True`` (aihwkit's semantics): each sample's pulse trains are applied in turn.
+      Each sample's counts are one (out, BL) @ (BL, in) product formed in preallocated buffers;
+      consecutive same-sign trains are merged per device (physically identical, see
+      :mod:`memlearn.rules.sign_runs`), so a batch costs one write per sign alternation of the
+      most-alternating device instead of one per sample.
+
+    State: ``{"dw_min": float, "workspace": dict}``: the tile's nominal step, read once, and
+    scratch buffers of the per-sample mode.
+    """
+
+    bl: int = 31
+    """Maximum bit-stream length BL, pulses per update (1..1024)."""
+    update_management: bool = True
+    """Balance the two streams' largest probabilities (Gokmen et al., Front. Neurosci. 2017)."""
+    bl_management: bool = True
+    """Shorten BL to the fewest pulses that express the largest update (aihwkit's default)."""
+    per_sample: bool = False
+    """Apply each sample's pulse trains in turn (True) or the batch sum at once (False)."""
+
+    def __post_init__(self) -> None:
+        check_range("bl", self.bl, 1, 1024)
+
+    def init(self, tile: AnalogTile) -> dict:
+        return {"dw_min": tile.dw_min, "workspace": {}}
+
+    def apply(self, request: UpdateRequest, tile: AnalogTile, state: dict, generator: torch.Generator) -> dict:
+        if self.per_sample:
+            sd, sx = signed_streams(request.x, request.d, request.lr, state["dw_min"], self.bl, generator,
+                                    update_management=self.update_management, bl_management=self.bl_management)
+            for run in coincidence_runs(sd, sx, state["workspace"]):
+                tile.apply_weight_pulses(run.to(torch.int32))
+        else:
+            tile.apply_weight_pulses(stochastic_counts(
+                request.x, request.d, request.lr, state["dw_min"], self.bl, generator,
+                update_management=self.update_management, bl_management=self.bl_management))
+        return state

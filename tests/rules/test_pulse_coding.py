@@ -1,0 +1,82 @@
+"""Pulse coding: stochastic coincidence counts are unbiased, batched = sum of per-sample."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from memlearn.periphery.pulse_coding import (bit_streams, management_scales, managed_length, rounded_counts,
+                                             sign_counts, stochastic_counts)
+
+
+def _request(seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(4, 6, generator=g) * 2 - 1
+    d = torch.randn(4, 3, generator=g) * 0.05
+    return x, d
+
+
+def test_bit_streams_have_the_requested_probability():
+    g = torch.Generator().manual_seed(0)
+    p = torch.tensor([[0.0, 0.1, 0.5, 0.9, 1.0]])
+    bits = bit_streams(p, 20000, g)
+    freq = bits.mean(dim=1)[0]
+    tol = 5 * torch.sqrt(p * (1 - p) / 20000)[0] + 1e-4
+    assert torch.all((freq - p[0]).abs() <= tol), (freq, p)
+    assert set(bits.unique().tolist()) <= {0.0, 1.0}
+
+
+def test_stochastic_counts_are_unbiased():
+    x, d = _request()
+    lr, dw_min, n = 0.2, 0.01, 1000
+    g = torch.Generator().manual_seed(1)
+    counts = torch.stack([stochastic_counts(x, d, lr, dw_min, 31, g).float() for _ in range(n)])
+    expected = -lr * d.T @ x / dw_min
+    # Standard error of the mean from the sample variance, 5 sigma.
+    se = counts.std(dim=0) / math.sqrt(n)
+    assert torch.all((counts.mean(0) - expected).abs() <= 5 * se + 0.02), (counts.mean(0), expected)
+
+
+def test_per_sample_counts_sum_to_the_batched_counts():
+    x, d = _request(2)
+    a = stochastic_counts(x, d, 0.3, 0.01, 31, torch.Generator().manual_seed(5), per_sample=True)
+    b = stochastic_counts(x, d, 0.3, 0.01, 31, torch.Generator().manual_seed(5), per_sample=False)
+    assert a.shape == (4, 3, 6) and b.shape == (3, 6)
+    assert torch.equal(a.sum(0), b)
+
+
+def test_coincidence_runs_equal_the_runs_of_the_per_sample_counts():
+    from memlearn.periphery.pulse_coding import signed_streams
+    from memlearn.rules.sign_runs import coincidence_runs, sign_runs
+
+    x, d = _request(6)
+    sd, sx = signed_streams(x, d, 0.3, 0.001, 31, torch.Generator().manual_seed(1))
+    per_sample = torch.bmm(sd.transpose(1, 2), sx).to(torch.int32)
+    runs = coincidence_runs(sd, sx, {})
+    assert torch.equal(runs, sign_runs(per_sample).float())
+    assert runs.shape[0] <= x.shape[0]
+
+
+def test_update_management_balances_the_streams():
+    x, d = _request(3)
+    c_x, c_d = management_scales(x, d, 0.1, 0.01, 31)
+    px = (c_x * x.abs()).amax(1)
+    pd = (c_d * d.abs()).amax(1)
+    assert torch.allclose(px, pd, rtol=1e-5)
+    assert torch.allclose(c_x * c_d, torch.full_like(c_x, 0.1 / (0.01 * 31)), rtol=1e-5)
+
+
+def test_bl_management_shortens_small_updates():
+    x, d = _request(4)
+    assert managed_length(x, d * 1e-4, 0.1, 0.01, 31) == 1
+    assert managed_length(x, d * 1e4, 0.1, 0.01, 31) == 31
+
+
+def test_rounded_and_sign_counts():
+    x = torch.tensor([[1.0, -2.0, 0.0]])
+    d = torch.tensor([[0.5], [0.0]]).T  # (1, 2)
+    n = rounded_counts(x, d, lr=0.1, dw_min=0.01, max_pulses=7)
+    assert n.dtype == torch.int32
+    assert n.tolist() == [[-5, 7, 0], [0, 0, 0]]
+    assert sign_counts(x, d).tolist() == [[-1, 1, 0], [0, 0, 0]]
