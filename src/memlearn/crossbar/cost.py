@@ -153,11 +153,16 @@ class PulseCounter(nn.Module):
         """Sum over pulses of the conductance of the pulsed device before the write (S)."""
 
     @torch.no_grad()
-    def record(self, n_abs: Tensor, g: Tensor) -> None:
-        """Count one write: ``n_abs`` (rows, cols) pulse counts applied to conductances ``g``."""
-        self.n_pulses.add_(n_abs.sum())
+    def record(self, n_abs: Tensor, g: Tensor) -> Tensor:
+        """Count one write: ``n_abs`` (rows, cols) pulse counts applied to conductances ``g``.
+
+        Returns the number of pulses in this write (a scalar tensor)."""
+        total = n_abs.sum()  # integer sums come out as int64
+        self.n_pulses.add_(total)
         self.n_steps.add_(n_abs.max() if n_abs.numel() else 0)
-        self.pulse_conductance.add_(torch.dot(n_abs.reshape(-1).to(g.dtype), g.reshape(-1)).to(torch.float64))
+        # A torch reduction, not a BLAS dot: bit-identical across processes (see nn/tile.py).
+        self.pulse_conductance.add_(torch.mul(n_abs, g).sum())
+        return total
 
     def report(self) -> TileCost:
         c = self.config

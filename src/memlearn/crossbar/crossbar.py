@@ -71,14 +71,14 @@ class Crossbar(nn.Module):
         if n.shape != self.g.shape:
             raise ValueError(f"pulse matrix has shape {tuple(n.shape)}, crossbar is {tuple(self.g.shape)}")
         state = self.state
-        n_abs = n.abs().to(torch.int64)
-        self.pulse_counter.record(n_abs, self.g)
+        n_abs = n.abs()  # keeps the caller's integer dtype: a full-array int64 copy costs more than the update
+        total = self.pulse_counter.record(n_abs, self.g)
         self.g.copy_(self.device_model.pulse(self.g, n, state, generator))
         self.n_writes.add_(n_abs)
         new_state = self.device_model.wear(state, self.n_writes)
         if new_state is not state:
             self._set_state(new_state)
-        return n_abs.sum()
+        return total
 
     @torch.no_grad()
     def reset(self) -> None:

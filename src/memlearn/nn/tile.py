@@ -167,6 +167,15 @@ class AnalogTile(nn.Module):
 
     # --- the circuit ---
     def _check_input(self, x: Tensor, n: int, what: str) -> None:
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{self.name}: {what} must be a torch.Tensor, got {type(x).__name__}")
+        if not x.is_floating_point():
+            raise TypeError(f"{self.name}: {what} must be a floating-point tensor, got dtype {x.dtype}")
+        if x.dim() == 0:
+            raise ValueError(f"{self.name}: expected {n} {what} (last dimension), got a 0-d tensor")
+        if x.device != self.array.g.device:
+            raise ValueError(f"{self.name}: {what} are on {x.device} but the tile lives on {self.array.g.device}; "
+                             f"move one of them (model.to(device) or x.to(device))")
         if x.shape[-1] != n:
             raise ValueError(f"{self.name}: expected {n} {what} (last dimension), got {x.shape[-1]} "
                              f"(input shape {tuple(x.shape)})")
@@ -231,6 +240,9 @@ class AnalogTile(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         self._check_input(x, self.in_features, "input features")
+        if x.dtype != self.array.g.dtype:
+            # The DAC digitises any float input; computing in the array's dtype avoids a deep dtype error.
+            x = x.to(self.array.g.dtype)
         return _TileMatmul.apply(x, self._grad_anchor, self)
 
     def record_update(self, x: Tensor, d: Tensor) -> None:
