@@ -70,6 +70,12 @@ class Crossbar(nn.Module):
         """
         if n.shape != self.g.shape:
             raise ValueError(f"pulse matrix has shape {tuple(n.shape)}, crossbar is {tuple(self.g.shape)}")
+        if n.dtype == torch.bool:
+            raise TypeError("pulse counts must be an integer tensor, got dtype torch.bool")
+        if n.is_floating_point():
+            if not (bool(torch.isfinite(n).all()) and torch.equal(n, n.round())):
+                raise ValueError("pulse counts must be finite whole numbers (signed pulse counts)")
+            n = n.to(torch.int32)
         state = self.state
         n_abs = n.abs()  # keeps the caller's integer dtype: a full-array int64 copy costs more than the update
         total = self.pulse_counter.record(n_abs, self.g)
