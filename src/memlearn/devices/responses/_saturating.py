@@ -12,8 +12,10 @@ toward ``c``; ``q > 1``: accelerating away from it). Composing n of them gives e
 
 Both are evaluated through ``x = expm1(n log_keep) = q^n - 1`` so that nearly linear devices
 (``q -> 1``, far-away virtual asymptote) keep full float32 precision: ``1 - q^{2n} = -x (x + 2)``;
-the per-device factor ``s^2 / (1 - q^2)`` is precomputed at sampling. One transcendental and one
-Gaussian draw per device, whatever n is.
+the per-device factor ``s^2 / (1 - q^2)`` is precomputed at sampling. The dense update
+(``saturating_pulse``) writes ``x = t r`` with ``t = tanh(y / 2)``, ``r = 1 + e^y``, ``y = n log_keep``
+(the same precision near ``y = 0``; ``tanh`` and ``exp`` are vectorised on CPU, ``expm1`` is not):
+two cheap transcendentals and one Gaussian draw per device, whatever n is.
 
 Storage: every direction-dependent parameter ``p`` is kept as ``p_mid = (p_up + p_down) / 2`` and
 ``p_half = (p_up - p_down) / 2``, so that with ``s = sign(n)`` the selected value is one fused
@@ -26,7 +28,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-BLOCK = 1 << 17
+BLOCK = 1 << 16
 """Elements processed per chunk of the dense update: temporaries then stay in the L2/L3 cache."""
 
 
@@ -71,17 +73,31 @@ def saturating_moments(g: Tensor, n: Tensor, params: dict[str, Tensor]) -> tuple
 
 
 def _pulse_block(g: Tensor, n: Tensor, p: dict[str, Tensor], generator: torch.Generator, noisy: bool,
-                 out: Tensor) -> None:
-    nf = n.to(g.dtype)
-    na = nf.abs()
-    x = torch.mul(na, p["log_keep_mid"]).addcmul_(nf, p["log_keep_half"]).expm1_()  # q^|n| - 1
-    s = nf.sign_()
-    c = torch.addcmul(p["target_mid"], s, p["target_half"]).sub_(g)
-    torch.addcmul(g, c, x, value=-1.0, out=out)  # g + (c - g)(1 - q^n)
+                 out: Tensor, buf: tuple[Tensor, Tensor, Tensor, Tensor], consts: tuple[Tensor, Tensor]) -> None:
+    """``out = clip(g + (c - g)(q^n - 1) + std xi)`` through ``t = tanh(y / 2)``, ``r = 1 + e^y``.
+
+    With ``y = n log_keep`` (``|n| lk_mid + n lk_half``): ``x = q^n - 1 = expm1(y) = t r`` and
+    ``x (x + 2) = t r^2``, so ``out = g + r ((g - c) t + sqrt(nvar t) xi)``. ``tanh`` and ``exp``
+    are vectorised on CPU (``expm1`` is not) and both keep full relative precision near ``y = 0``
+    (``t`` is ``y / 2`` to first order, ``r`` has no cancellation). ``nvar t >= 0``: both have the
+    sign of ``log_keep``. Four scratch buffers of the block's size (``buf``), no allocation.
+    """
+    h, a, t, r = buf
+    zero, one = consts
+    h.copy_(n)  # n as a float; its sign is the direction
+    torch.abs(h, out=a)
+    torch.addcmul(zero, a, p["log_keep_mid"], value=0.5, out=t).addcmul_(h, p["log_keep_half"], value=0.5)  # y/2
+    torch.exp(t, out=r)
+    torch.addcmul(one, r, r, out=r)  # 1 + q^n
+    t.tanh_()
+    s = h.sign_()
     if noisy:
-        std = torch.addcmul(p["nvar_mid"], s, p["nvar_half"], out=na)
-        std.mul_(x).mul_(x.add_(2.0)).sqrt_()  # sqrt(s^2 (1 - q^2n) / (1 - q^2))
-        out.addcmul_(std, s.normal_(generator=generator))
+        std = torch.addcmul(p["nvar_mid"], s, p["nvar_half"], out=a).mul_(t).sqrt_()
+    c = torch.addcmul(p["target_mid"], s, p["target_half"], out=h)
+    torch.sub(g, c, out=c).mul_(t)  # (g - c) t
+    if noisy:
+        c.addcmul_(std, t.normal_(generator=generator))
+    torch.addcmul(g, c, r, out=out)
     torch.clamp(out, p["g_min"], p["g_max"], out=out)
 
 
@@ -89,18 +105,26 @@ def saturating_pulse(g: Tensor, n: Tensor, params: dict[str, Tensor], generator:
                      noisy: bool) -> Tensor:
     """One Gaussian draw with the exact n-pulse mean and variance, clipped to [g_min, g_max].
 
-    Devices with ``n == 0`` get ``x = 0`` hence exactly ``g`` (clipped: a no-op within bounds).
-    A short chain of fused in-place ops over cache-sized blocks: ``randn``, ``expm1`` and memory
-    traffic dominate on CPU (see the performance notes); on CUDA one block covers the array.
+    Devices with ``n == 0`` get ``t = 0`` hence exactly ``g`` (clipped: a no-op within bounds).
+    A short chain of fused in-place ops over cache-sized blocks, reusing four scratch buffers:
+    ``randn`` and memory traffic dominate on CPU (see the performance notes); on CUDA one block
+    covers the array.
     """
     out = torch.empty_like(g)
     numel = g.numel()
-    if g.is_cuda or numel <= BLOCK or any(v.shape != g.shape for v in params.values()):
-        _pulse_block(g, n, params, generator, noisy, out)
+    consts = (torch.zeros((), dtype=g.dtype, device=g.device), torch.ones((), dtype=g.dtype, device=g.device))
+    block = BLOCK * max(1, torch.get_num_threads())  # each thread's share of an op stays cache-sized
+    if g.is_cuda or numel <= block or any(v.shape != g.shape for v in params.values()):
+        buf = tuple(torch.empty(g.shape, dtype=g.dtype, device=g.device) for _ in range(4))
+        _pulse_block(g, n, params, generator, noisy, out, buf, consts)
         return out
     flat = {k: v.reshape(-1) for k, v in params.items()}
     g_flat, n_flat, out_flat = g.reshape(-1), n.reshape(-1), out.view(-1)
-    for start in range(0, numel, BLOCK):  # blocks of devices (cache tiling), not single devices
-        sl = slice(start, start + BLOCK)
-        _pulse_block(g_flat[sl], n_flat[sl], {k: v[sl] for k, v in flat.items()}, generator, noisy, out_flat[sl])
+    full = tuple(torch.empty(block, dtype=g.dtype, device=g.device) for _ in range(4))
+    for start in range(0, numel, block):  # blocks of devices (cache tiling), not single devices
+        sl = slice(start, start + block)
+        m = min(block, numel - start)
+        buf = full if m == block else tuple(b[:m] for b in full)
+        _pulse_block(g_flat[sl], n_flat[sl], {k: v[sl] for k, v in flat.items()}, generator, noisy, out_flat[sl],
+                     buf, consts)
     return out

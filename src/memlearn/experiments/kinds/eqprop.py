@@ -153,7 +153,7 @@ def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> 
     rows = [{"method": f"EP on chip ({learning['rule']} pulses)", "test accuracy": last["test_accuracy"],
              "train loss": last["train_loss"]}]
     if twin is not None:
-        rows.append({"method": "backprop, float twin (same architecture and cost)",
+        rows.append({"method": "backprop, float twin (same architecture; squared error on a linear readout)",
                      "test accuracy": last["float_test_accuracy"], "train loss": last["float_train_loss"]})
     figures.write_table(rows, run_dir / "table_eqprop.md")
     summary = {"test_accuracy": last["test_accuracy"], "train_loss": last["train_loss"],
