@@ -45,3 +45,11 @@ def check_order(low_name: str, low: float, high_name: str, high: float) -> None:
     lo, hi = _finite(low_name, low), _finite(high_name, high)
     if not lo < hi:
         raise ValueError(f"{low_name}={low!r} must be smaller than {high_name}={high!r}")
+
+
+def check_bounds(g_min: float, g_max: float, d2d_bounds: float) -> None:
+    """The conductance-range checks every response shares: ``0 < g_min < g_max`` and a
+    device-to-device spread of the bounds in [0, 0.5]."""
+    check_positive("g_min", g_min)
+    check_order("g_min", g_min, "g_max", g_max)
+    check_range("d2d_bounds", d2d_bounds, 0.0, 0.5)

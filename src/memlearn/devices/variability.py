@@ -20,3 +20,14 @@ def spread(nominal: float, relative_std: float, shape, generator: torch.Generato
     if minimum is not None:
         out = out.clamp_min(minimum)
     return out
+
+
+def spread_bounds(g_min: float, g_max: float, relative_std: float, shape, generator: torch.Generator,
+                  device=None, dtype: torch.dtype = torch.float32) -> tuple[Tensor, Tensor]:
+    """Per-device ``(g_min, g_max)`` with the same relative spread, ``g_max`` kept above ``g_min``.
+
+    One draw for each bound, in that order, so every response samples its bounds identically.
+    """
+    lo = spread(g_min, relative_std, shape, generator, device, dtype, minimum=0.0)
+    hi = torch.maximum(spread(g_max, relative_std, shape, generator, device, dtype), lo * 1.001 + 1e-15)
+    return lo, hi

@@ -9,7 +9,8 @@ two RESET devices stays near zero.
 
 from __future__ import annotations
 
-import torch
+import dataclasses
+
 from torch import Tensor
 
 from memlearn.crossbar.mapping import DifferentialMapping
@@ -37,5 +38,5 @@ def pair_targets(w_n: Tensor, g_min: float, g_max: float, placement: str, mappin
     """
     if placement == "mid":
         return mapping.target_conductances(w_n * mapping.w_max, g_min, g_max)
-    dg = (w_n.clamp(-1.0, 1.0) * (g_max - g_min)).T
-    return torch.cat([g_min + dg.clamp_min(0.0), g_min + (-dg).clamp_min(0.0)], dim=1)
+    # The arithmetic lives in the mapping (its "min" baseline); this only picks it.
+    return dataclasses.replace(mapping, baseline="min").targets(w_n, g_min, g_max)

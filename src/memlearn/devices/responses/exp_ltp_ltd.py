@@ -10,8 +10,8 @@ from torch import Tensor
 from memlearn.devices.response import PulseResponse
 from memlearn.devices.responses._nonlinearity import NL_MAX, normalized_a_tensor
 from memlearn.devices.responses._saturating import saturating_moments, saturating_params, saturating_pulse
-from memlearn.devices.variability import spread
-from memlearn.devices.validation import check_count, check_order, check_positive, check_range
+from memlearn.devices.variability import spread, spread_bounds
+from memlearn.devices.validation import check_bounds, check_count, check_range
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,8 +61,7 @@ class ExpLtpLtd(PulseResponse):
     """Device-to-device relative std of G_min and G_max; in [0, 0.5]."""
 
     def __post_init__(self) -> None:
-        check_positive("g_min", self.g_min)
-        check_order("g_min", self.g_min, "g_max", self.g_max)
+        check_bounds(self.g_min, self.g_max, self.d2d_bounds)
         check_count("n_ltp", self.n_ltp, 1, 1e7)
         check_count("n_ltd", self.n_ltd, 1, 1e7)
         check_range("nonlinearity_ltp", self.nonlinearity_ltp, -NL_MAX, NL_MAX)
@@ -70,7 +69,6 @@ class ExpLtpLtd(PulseResponse):
         check_range("sigma_c2c", self.sigma_c2c, 0.0, 1.0)
         check_range("d2d_nonlinearity", self.d2d_nonlinearity, 0.0, 5.0)
         check_range("d2d_step", self.d2d_step, 0.0, 0.5)
-        check_range("d2d_bounds", self.d2d_bounds, 0.0, 0.5)
 
     def _label(self, nominal: float, shape, generator, device, dtype) -> Tensor:
         nl = torch.full(tuple(shape), float(nominal), device=device, dtype=dtype)
@@ -79,9 +77,7 @@ class ExpLtpLtd(PulseResponse):
         return nl.clamp(-NL_MAX, NL_MAX)
 
     def sample(self, shape, generator, device=None, dtype=torch.float32) -> dict[str, Tensor]:
-        g_min = spread(self.g_min, self.d2d_bounds, shape, generator, device, dtype, minimum=0.0)
-        g_max = torch.maximum(spread(self.g_max, self.d2d_bounds, shape, generator, device, dtype),
-                              g_min * 1.001 + 1e-15)
+        g_min, g_max = spread_bounds(self.g_min, self.g_max, self.d2d_bounds, shape, generator, device, dtype)
         span = g_max - g_min
         # Computed in float64: B can exceed the range by 100x for nearly linear curves.
         n_ltp = spread(self.n_ltp, self.d2d_step, shape, generator, device, torch.float64, minimum=1.0)

@@ -8,8 +8,8 @@ import torch
 from torch import Tensor
 
 from memlearn.devices.response import PulseResponse
-from memlearn.devices.validation import check_count, check_order, check_positive, check_range
-from memlearn.devices.variability import spread
+from memlearn.devices.validation import check_bounds, check_count, check_range
+from memlearn.devices.variability import spread, spread_bounds
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,19 +44,15 @@ class LinearStep(PulseResponse):
     """Device-to-device relative std of g_min and g_max; in [0, 0.5]."""
 
     def __post_init__(self) -> None:
-        check_positive("g_min", self.g_min)
-        check_order("g_min", self.g_min, "g_max", self.g_max)
+        check_bounds(self.g_min, self.g_max, self.d2d_bounds)
         check_count("states", self.states, 1, 1e9)
         check_range("asymmetry", self.asymmetry, -0.99, 0.99)
         check_range("sigma_c2c", self.sigma_c2c, 0.0, 1.0)
         check_range("d2d_step", self.d2d_step, 0.0, 1.0)
         check_range("d2d_asymmetry", self.d2d_asymmetry, 0.0, 1.0)
-        check_range("d2d_bounds", self.d2d_bounds, 0.0, 0.5)
 
     def sample(self, shape, generator, device=None, dtype=torch.float32) -> dict[str, Tensor]:
-        g_min = spread(self.g_min, self.d2d_bounds, shape, generator, device, dtype, minimum=0.0)
-        g_max = torch.maximum(spread(self.g_max, self.d2d_bounds, shape, generator, device, dtype),
-                              g_min * 1.001 + 1e-15)
+        g_min, g_max = spread_bounds(self.g_min, self.g_max, self.d2d_bounds, shape, generator, device, dtype)
         span = g_max - g_min
         dg = spread(1.0 / self.states, self.d2d_step, shape, generator, device, dtype, minimum=1e-9) * span
         asym = torch.full(tuple(shape), float(self.asymmetry), device=device, dtype=dtype)

@@ -3,6 +3,8 @@ forgetting, pulses and write energy in one table, and a plot of every accuracy m
 
 from __future__ import annotations
 
+import dataclasses
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Literal
@@ -14,7 +16,7 @@ from memlearn.continual import (STRATEGIES, ChipPhysics, StrategyConfig, StreamT
 from memlearn.continual.streams import TaskStream
 from memlearn.experiments import registry
 from memlearn.experiments.kinds.train_config import ModelConfig
-from memlearn.experiments.schema import validate
+from memlearn.experiments.schema import ConfigError, validate
 from memlearn.experiments.training import build_mlp
 
 _COLUMNS = ("strategy", "average_accuracy", "forgetting", "backward_transfer", "forward_transfer", "pulses",
@@ -50,22 +52,17 @@ class ContinualConfig:
             raise ValueError(f"continual.n_tasks={self.n_tasks!r} must be in [1, 1000]")
 
 
-@dataclass(frozen=True, kw_only=True)
-class _StrategyParams:
-    """``[strategy]``: the strategies' parameters (see :class:`memlearn.continual.StrategyConfig`)."""
+_STRATEGY_DEFAULTS = {"strength": 20.0}
+"""The kind's default consolidation strength: at the class-incremental task streams it runs, the
+library default (1.0) barely gates the pulses."""
 
-    strength: float = 20.0
-    """Consolidation gate strength (>= 0)."""
-    damping: float = 0.01
-    """SI damping (> 0)."""
-    sparse_fraction: float = 0.1
-    """Fraction of weights written per update (0..1]."""
-    replay_capacity: int = 100
-    """Replay buffer size (samples)."""
-    replay_batch: int = 8
-    """Replayed samples per batch."""
-    fisher_samples: int = 200
-    """Samples for the Fisher diagonal."""
+
+def _strategy_params(table: dict) -> StrategyConfig:
+    """``[strategy]`` validated into the strategies' own :class:`StrategyConfig` (the names to run
+    come from ``continual.strategies``, so ``name`` is not accepted here)."""
+    if "name" in table:
+        raise ConfigError("strategy.name is not a field here: list the strategies in continual.strategies")
+    return validate(StrategyConfig, {**_STRATEGY_DEFAULTS, **table}, "strategy")
 
 
 def _stream(cfg: ContinualConfig, data, seed: int) -> TaskStream:
@@ -134,7 +131,7 @@ def markdown_table(rows: list[dict], columns: tuple[str, ...] = _COLUMNS) -> str
 def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> dict:
     """Learn the configured stream once per strategy, from identical initial chips."""
     cfg = validate(ContinualConfig, config.get("continual", {}), "continual")
-    params = validate(_StrategyParams, config.get("strategy", {}), "strategy")
+    params = _strategy_params(config.get("strategy", {}))
     training = validate(StreamTraining, config.get("train", {}), "train")
     physics = validate(ChipPhysics, config.get("physics", {}), "physics")
     model_cfg = validate(ModelConfig, config.get("model", {}), "model")
@@ -145,7 +142,7 @@ def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> 
     sizes = [stream.n_features, *model_cfg.hidden, stream.n_classes]
     rows, matrices = [], {}
     for name in cfg.strategies:
-        strategy = StrategyConfig(name=name, **{k: getattr(params, k) for k in params.__dataclass_fields__})
+        strategy = dataclasses.replace(params, name=name)
         model = build_mlp(sizes, model_cfg.activation, tile_config, seed=seed)
         on_task = lambda rec, name=name: log({"step": rec["task"], "strategy": name, **rec})
         result = run_stream(model, stream, rule, strategy, training, physics, torch.Generator().manual_seed(seed),

@@ -20,6 +20,7 @@ from memlearn.eqprop import (EPConfig, EnergyNetwork, EquilibriumPropagation, Nu
                              evaluate_ep, evaluate_feedforward, train_backprop_epoch, train_epoch_ep)
 from memlearn.experiments import figures, registry
 from memlearn.experiments.schema import ConfigError, validate
+from memlearn.experiments.kinds.train_config import check_loop
 
 SECTIONS = ("data", "model", "device", "crossbar", "learning", "eqprop", "train")
 """Tables the ``eqprop`` kind reads; any other table is an error."""
@@ -93,10 +94,7 @@ class EqpropTrainConfig:
     """Where tensors live."""
 
     def __post_init__(self) -> None:
-        if not 1 <= self.epochs <= 100_000:
-            raise ValueError(f"train.epochs={self.epochs!r} must be in [1, 100000]")
-        if not 1 <= self.batch_size <= 65536:
-            raise ValueError(f"train.batch_size={self.batch_size!r} must be in [1, 65536]")
+        check_loop(self.epochs, self.batch_size)
 
 
 def _lr(config: dict) -> float:

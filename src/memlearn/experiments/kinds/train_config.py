@@ -11,6 +11,14 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 
+def check_loop(epochs: int, batch_size: int) -> None:
+    """The ``[train]`` checks every kind's training loop shares."""
+    if not 1 <= epochs <= 100_000:
+        raise ValueError(f"train.epochs={epochs!r} must be in [1, 100000]")
+    if not 1 <= batch_size <= 65536:
+        raise ValueError(f"train.batch_size={batch_size!r} must be in [1, 65536]")
+
+
 @dataclass(frozen=True, kw_only=True)
 class ModelConfig:
     """The multilayer perceptron trained on the chip (input and output sizes come from the data)."""
@@ -48,10 +56,7 @@ class TrainConfig:
     """Where tensors live; ``cuda`` needs a GPU build of torch."""
 
     def __post_init__(self) -> None:
-        if not 1 <= self.epochs <= 100_000:
-            raise ValueError(f"train.epochs={self.epochs!r} must be in [1, 100000]")
-        if not 1 <= self.batch_size <= 65536:
-            raise ValueError(f"train.batch_size={self.batch_size!r} must be in [1, 65536]")
+        check_loop(self.epochs, self.batch_size)
         if self.float_lr is not None and not (math.isfinite(self.float_lr) and self.float_lr > 0):
             raise ValueError(f"train.float_lr={self.float_lr!r} must be a finite number > 0")
         if self.log_every < 1:
