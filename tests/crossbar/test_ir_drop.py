@@ -8,6 +8,7 @@ import torch
 
 from memlearn.crossbar.ir_drop import (
     IRDropConfig,
+    _nested_is_cheaper,
     effective_conductance,
     first_order_conductance,
     solve,
@@ -69,7 +70,7 @@ def test_exact_matches_badcrossbar_reference(shared_data, name):
         assert np.abs(sol.device_currents.numpy().transpose(1, 2, 0) - d["device_currents"]).max() <= 1e-9 * scale
 
 
-@pytest.mark.parametrize("name", REFERENCE_FILES[:-1])  # 256x256: CG above, nested in the benchmark
+@pytest.mark.parametrize("name", REFERENCE_FILES)
 @pytest.mark.parametrize("method", ["cg", "nested"])
 def test_both_exact_algorithms_match_reference(shared_data, name, method):
     d = _load(shared_data, name)
@@ -78,6 +79,12 @@ def test_both_exact_algorithms_match_reference(shared_data, name, method):
     ref = d["output_currents"]
     out = solve_exact(g, v, float(d["r_i_word_line"]), float(d["r_i_bit_line"]), method=method)
     assert np.abs(out.numpy() - ref).max() <= 1e-9 * np.abs(ref).max()
+
+
+def test_auto_picks_nested_for_many_vectors_and_cg_for_one():
+    # the issue-3 benchmark cases: 256 x 256 with 1 and with 64 input vectors
+    assert _nested_is_cheaper(256, 256, 64) and not _nested_is_cheaper(256, 256, 1)
+    assert _nested_is_cheaper(64, 64, 64) and not _nested_is_cheaper(64, 64, 2)
 
 
 def test_asymmetric_lines_are_not_swapped(shared_data):
@@ -98,6 +105,15 @@ def test_sparse_nodal_solver_agrees_with_cg():
     assert np.abs(sol.currents.numpy() - cur).max() <= 1e-10 * np.abs(cur).max()
     assert np.abs(sol.word_line_voltages.numpy() - u).max() <= 1e-10
     assert np.abs(sol.bit_line_voltages.numpy() - w).max() <= 1e-10
+
+
+def test_nested_matches_sparse_lu_for_many_vectors():
+    # two independent direct solvers, a non-square padded array, 64 input vectors
+    g, v = _random_case(48, 80, 64, seed=15, v_lo=-0.5)
+    r = WireResistances(r_word_line=0.7, r_bit_line=1.3, r_source=4.0, r_sense=0.5)
+    cur, _, _ = solve_nodal_sparse(g.numpy(), v.numpy(), r)
+    nested = solve_exact(g, v, 0.7, 1.3, r_source=4.0, r_sense=0.5, method="nested").numpy()
+    assert np.abs(nested - cur).max() <= 1e-10 * np.abs(cur).max()
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (1, 3), (3, 1), (2, 5), (5, 2), (9, 6)])

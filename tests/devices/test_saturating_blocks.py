@@ -58,3 +58,62 @@ def test_noisy_blocked_update_has_exact_moments(name):
     assert abs(float(z.var()) - 1.0) < 5 * (2.0 / m) ** 0.5
     g_same = response.pulse_dense(g0, torch.zeros_like(n), params, gen)
     assert torch.equal(g_same, g0)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_noisy_float32_update_with_many_unpulsed_devices(name):
+    # Half the devices get n = 0: they keep g bit for bit (their noise is zeroed, not just tiny),
+    # the others follow the exact moments. float32 is the dtype of real runs.
+    response = CASES[name]
+    gen = torch.Generator().manual_seed(2)
+    params = response.sample(SHAPE, gen)
+    g0 = params["g_min"] + 0.45 * (params["g_max"] - params["g_min"])
+    n = torch.randint(-7, 8, SHAPE, generator=gen, dtype=torch.int32)
+    n = torch.where(torch.rand(SHAPE, generator=gen) < 0.5, n, torch.zeros_like(n))
+    out = response.pulse_dense(g0, n, params, gen)
+    assert torch.equal(out[n == 0], g0[n == 0])
+    mean, var = response.moments(g0.double(), n, {k: v.double() for k, v in params.items()})
+    pulsed = n != 0
+    z = ((out.double() - mean) / var.sqrt())[pulsed]
+    m = z.numel()
+    assert abs(float(z.mean())) < 5 / m**0.5
+    assert abs(float(z.var()) - 1.0) < 5 * (2.0 / m) ** 0.5
+
+
+def test_unpulsed_devices_keep_tiny_conductances_exactly():
+    # At picosiemens-scale conductances one ulp of g is far below sqrt(float32 tiny): the noise of
+    # n = 0 devices must be exactly zero, not merely small.
+    response = SoftBounds(g_min=1e-15, g_max=1e-14, n_pulses=60, sigma_c2c=0.004, d2d_step=0.2)
+    gen = torch.Generator().manual_seed(3)
+    params = response.sample(SHAPE, gen)
+    g0 = params["g_min"] + 0.3 * (params["g_max"] - params["g_min"])
+    n = torch.randint(-3, 4, SHAPE, generator=gen, dtype=torch.int32)
+    out = response.pulse_dense(g0, n, params, gen)
+    assert bool((n == 0).any()) and torch.equal(out[n == 0], g0[n == 0])
+    assert bool((out[n != 0] != g0[n != 0]).all())
+
+
+@pytest.mark.parametrize("noisy", [False, True])
+def test_blocking_does_not_change_the_result(noisy, monkeypatch):
+    # The blocked CPU path draws the same Gaussian stream in the same order as one block over the
+    # whole array (the path other devices take), so the split changes nothing beyond rounding.
+    response = CASES["soft_bounds"] if noisy else dataclasses.replace(CASES["soft_bounds"], sigma_c2c=0.0)
+    params = response.sample(SHAPE, torch.Generator().manual_seed(4))
+    g0 = params["g_min"] + 0.5 * (params["g_max"] - params["g_min"])
+    n = torch.randint(-31, 32, SHAPE, generator=torch.Generator().manual_seed(5), dtype=torch.int32)
+    blocked = response.pulse_dense(g0, n, params, torch.Generator().manual_seed(6))
+    monkeypatch.setattr(_saturating, "BLOCK", SHAPE[0] * SHAPE[1])
+    single = response.pulse_dense(g0, n, params, torch.Generator().manual_seed(6))
+    torch.testing.assert_close(blocked, single, rtol=1e-6, atol=0.0)
+
+
+def test_same_generator_state_gives_the_same_update():
+    response = CASES["soft_bounds"]
+    params = response.sample(SHAPE, torch.Generator().manual_seed(7))
+    g0 = params["g_min"] + 0.5 * (params["g_max"] - params["g_min"])
+    n = torch.randint(-31, 32, SHAPE, generator=torch.Generator().manual_seed(8), dtype=torch.int32)
+    first = response.pulse_dense(g0, n, params, torch.Generator().manual_seed(9))
+    second = response.pulse_dense(g0, n, params, torch.Generator().manual_seed(9))
+    other = response.pulse_dense(g0, n, params, torch.Generator().manual_seed(10))
+    assert torch.equal(first, second)
+    assert not torch.equal(first, other)

@@ -48,7 +48,7 @@ def test_column_scale_uses_full_conductance_range():
     torch.testing.assert_close(span, torch.ones(12), rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("sampling", ["gaussian", "moment_matched"])
+@pytest.mark.parametrize("sampling", ["gaussian", "per_vector", "moment_matched"])
 def test_read_noise_redrawn_per_call_with_predicted_variance(sampling):
     noise = ReadNoise(relative=0.05, absolute=0.01)
     cfg = TileConfig(device=Device(response=Ideal(), read_noise=noise), read_noise_sampling=sampling)
@@ -66,6 +66,83 @@ def test_read_noise_redrawn_per_call_with_predicted_variance(sampling):
     assert torch.allclose(measured, predicted, rtol=5 * math.sqrt(2 / (n - 1)))
     torch.testing.assert_close(ys.mean(dim=0), (x @ w.T).squeeze(0), rtol=0, atol=5 * float(predicted.max().sqrt()) / math.sqrt(n))
     assert not torch.equal(ys[0], ys[1])
+
+
+def _per_device_draws(tile, x, n, generator):
+    """Reference: ``n`` reads of ``x`` (batch, in), every vector with its own explicit draw of every
+    device's read noise (both devices of each pair), through the mapping; (n, batch, out)."""
+    g, state = tile.array.g, tile.array.state
+    noise = tile.config.device.read_noise
+    mapping = tile.config.mapping
+    out = []
+    for _ in range(n):
+        for xb in x:
+            g_read = noise.apply(g, state.g_max, generator)
+            w = mapping.normalised(g_read, tile._g_min, tile._g_max, tile.out_features) * tile.w_scale
+            out.append(xb @ w)
+    return torch.stack(out).view(n, x.shape[0], -1)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_per_vector_read_noise_matches_explicit_per_device_draws(device):
+    """The output-domain draw has the per-device model's statistics: mean, variance per output, and
+    independence between the vectors of a batch (which one draw per call does not give); two row
+    chunks, so the bfloat16 variance matmul runs per physical array."""
+    noise = ReadNoise(relative=0.05, absolute=0.01)
+    cfg = TileConfig(device=Device(response=Ideal(), read_noise=noise), read_noise_sampling="per_vector",
+                     array_size=(16, 64))
+    tile, w = _tile(n_in=32, n_out=6, config=cfg, device=device)
+    gen = torch.Generator().manual_seed(3)
+    x = (torch.rand(2, 32, generator=gen) * 2 - 1).to(device)
+    x = torch.cat([x, x[:1]])  # vectors 0 and 2 are equal: their noise must still be independent
+    n = 600
+    with torch.no_grad():
+        ys = torch.stack([tile(x) for _ in range(n)]).cpu()  # (n, 3, out)
+        ref = _per_device_draws(tile, x, n, torch.Generator(device=device).manual_seed(4)).cpu()
+    tol = 5 * math.sqrt(2 / (n - 1))  # 5 sigma of a sample variance
+    var, var_ref = ys.var(dim=0), ref.var(dim=0)
+    assert torch.allclose(var, var_ref, rtol=2 * tol), (var / var_ref)
+    sd = var_ref.sqrt()
+    torch.testing.assert_close(ys.mean(dim=0), (x @ w.T).cpu(), rtol=0, atol=float(5 * sd.max() / math.sqrt(n)))
+    # vectors 0 and 2 (same input): correlation of their noise ~ 0 (one draw per call gives 1)
+    e0, e2 = ys[:, 0] - ys[:, 0].mean(0), ys[:, 2] - ys[:, 2].mean(0)
+    corr = (e0 * e2).mean(0) / (e0.std(0) * e2.std(0))
+    assert corr.abs().max() < 5 / math.sqrt(n), corr
+    # per-output noise is Gaussian like the reference: excess kurtosis ~ 0
+    z = (ys - ys.mean(0)) / ys.std(0)
+    assert float(z.pow(4).mean(0).sub(3).abs().max()) < 5 * math.sqrt(24 / n)
+
+
+def test_per_vector_read_noise_backward_and_cache():
+    """The backward read draws its own per-vector noise with the transposed variance; the cached
+    bfloat16 variance is rebuilt when the array is written."""
+    noise = ReadNoise(relative=0.05, absolute=0.0)
+    cfg = TileConfig(device=Device(response=Ideal(), read_noise=noise), read_noise_sampling="per_vector")
+    tile, w = _tile(n_in=16, n_out=10, config=cfg)
+    d = torch.rand(1, 10, generator=torch.Generator().manual_seed(5))
+    n = 400
+    with torch.no_grad():
+        gs = torch.cat([tile.backward_circuit(d) for _ in range(n)])
+    g, state = tile.array.g, tile.array.state
+    s = noise.std(g, state.g_max)
+    var_w = (s[:, :10] ** 2 + s[:, 10:] ** 2) / tile.g_range**2  # (in, out)
+    predicted = d.square() @ var_w.T
+    assert torch.allclose(gs.var(dim=0), predicted.squeeze(0), rtol=5 * math.sqrt(2 / (n - 1)))
+    var_before = tile._read_statistics().var
+    tile.set_weights_exact(-w)
+    assert tile._read_statistics().var is not var_before
+    tile.set_read_time(10.0)
+    assert tile._read_statistics() is tile._read_statistics()
+
+
+def test_per_vector_without_noise_is_exact():
+    cfg = TileConfig(read_noise_sampling="per_vector")
+    tile, w = _tile(config=cfg)
+    x = torch.randn(4, 20, requires_grad=True)
+    y = tile(x)
+    torch.testing.assert_close(y, x @ w.T, rtol=1e-5, atol=1e-5)
+    y.backward(torch.ones_like(y))
+    torch.testing.assert_close(x.grad, torch.ones(4, 12) @ w, rtol=1e-5, atol=1e-5)
 
 
 def test_drift_at_read_time():
@@ -180,3 +257,55 @@ def test_ir_drop_path():
     torch.testing.assert_close(grad, torch.ones(3, 10) @ w, rtol=1e-4, atol=1e-5)
     y5 = results[5.0][0]
     assert float((y5 - x @ w.T).abs().max()) > 1e-3  # wire resistance changes the result
+
+
+@pytest.mark.parametrize("sampling,noisy", [("gaussian", False), ("per_vector", False), ("moment_matched", True)])
+@pytest.mark.parametrize("array_size", [(16, 64), (64, 64)])
+def test_int8_forward_agrees_with_float32_below_an_adc_lsb(monkeypatch, sampling, noisy, array_size):
+    """With a DAC of <= 8 bits the forward read may multiply the integer DAC levels by two int8 digits
+    of the weights (exact int32 products). Per partial output the deviation from the float32 product
+    is at most ``sum_i |u_i| * max_i |w_ij| / 65024`` (normalised units, ``u`` the DAC levels in
+    [-1, 1]): here <= rows / 65024 = 0.001 of full scale, ~0.01 of one 8-bit ADC LSB. Checked before
+    rounding (no ADC bits); moment-matched noise takes the same random bits on both paths."""
+    from memlearn.crossbar import tiling
+    from memlearn.nn import tile as tile_module
+
+    monkeypatch.setattr(tile_module, "fast_int8_matmul", lambda device, rows: device.type == "cpu")
+    noise = ReadNoise(relative=0.05, absolute=0.01) if noisy else None
+    cfg = TileConfig(device=Device(response=Ideal(), read_noise=noise), dac=DAC(bits=8),
+                     adc=ADC(bits=None, output_range=12.0), noise_management="abs_max",
+                     read_noise_sampling=sampling, array_size=array_size)
+    fast, w = _tile(n_in=40, n_out=12, config=cfg)
+    x = torch.randn(7, 40, generator=torch.Generator().manual_seed(6))
+    with torch.no_grad():
+        y_fast = fast(x)
+    assert fast._read_statistics().int8 is not None
+    monkeypatch.setattr(tile_module, "fast_int8_matmul", lambda device, rows: False)
+    slow, _ = _tile(n_in=40, n_out=12, config=cfg)
+    with torch.no_grad():
+        y_slow = slow(x)
+    assert slow._read_statistics().int8 is None
+    rows, chunks = min(array_size[0], 40), fast.partition.n_row_chunks
+    stats = fast._read_statistics()
+    digits = stats.int8_pm[0] if stats.int8_pm is not None else stats.int8
+    w_max = digits.scale * tiling.INT8_FULL_SCALE  # per output: largest |weight| the digits hold, normalised
+    bound = chunks * rows * w_max / (2 * tiling.INT8_FULL_SCALE)  # sum_i |u_i| <= rows per chunk
+    err = (y_fast - y_slow).abs() / (x.abs().amax(dim=1, keepdim=True) * fast.w_scale)
+    assert bool((err <= bound + 1e-5).all()), (err.max(), bound)
+    assert float(bound.max()) < 0.02 * ADC(bits=8, output_range=12.0).step
+    assert float(err.max()) > 0  # the integer path did run
+
+
+def test_int8_forward_ideal_dac_matches_matmul_within_dac_rounding(monkeypatch):
+    """Noiseless, 8-bit DAC, no ADC: the int8 path equals the float matmul of the DAC-rounded inputs."""
+    from memlearn.nn import tile as tile_module
+
+    monkeypatch.setattr(tile_module, "fast_int8_matmul", lambda device, rows: device.type == "cpu")
+    cfg = TileConfig(dac=DAC(bits=8), noise_management="abs_max", array_size=(16, 64))
+    tile, w = _tile(n_in=40, n_out=12, config=cfg)
+    x = torch.randn(5, 40, generator=torch.Generator().manual_seed(7))
+    alpha = x.abs().amax(dim=1, keepdim=True)
+    xq = torch.round(x / alpha * 127) / 127 * alpha
+    with torch.no_grad():
+        torch.testing.assert_close(tile(x), xq @ w.T, rtol=1e-4, atol=1e-4)
+    assert tile._read_statistics().int8 is not None

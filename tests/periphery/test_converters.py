@@ -73,3 +73,18 @@ def test_input_scale():
 def test_validation_names_the_field(make, field):
     with pytest.raises(ValueError, match=field.replace(".", r"\.")):
         make()
+
+
+@pytest.mark.parametrize("bits", [None, 2, 8])
+def test_dac_convert_levels_integer_levels_and_step(bits):
+    """``convert_levels`` hands back whole level numbers and the DAC step; their product is the
+    DAC output and ``convert_scaled`` folds a gain into it."""
+    dac = DAC(bits=bits)
+    x = torch.randn(6, 50, generator=torch.Generator().manual_seed(0))
+    alpha = x.abs().amax(dim=1, keepdim=True) * 0.8  # some inputs clip
+    k, q = dac.convert_levels(x, alpha)
+    torch.testing.assert_close(k * q, dac.convert(x / alpha))
+    if bits is not None:
+        assert torch.equal(k, k.round()) and float(k.abs().max()) == 2 ** (bits - 1) - 1
+        assert q == 1.0 / (2 ** (bits - 1) - 1)
+    torch.testing.assert_close(dac.convert_scaled(x, alpha, 3.0), 3.0 * dac.convert(x / alpha))

@@ -46,16 +46,26 @@ def test_per_sample_counts_sum_to_the_batched_counts():
     assert torch.equal(a.sum(0), b)
 
 
-def test_coincidence_runs_equal_the_runs_of_the_per_sample_counts():
-    from memlearn.periphery.pulse_coding import signed_streams
-    from memlearn.rules.sign_runs import coincidence_runs, sign_runs
+def test_coincidence_events_are_the_nonzero_per_sample_counts():
+    from memlearn.periphery.pulse_coding import coincidence_events, signed_streams
 
     x, d = _request(6)
+    x[:, 1] = 0.0  # an input without pulses: its rows never appear
     sd, sx = signed_streams(x, d, 0.3, 0.001, 31, torch.Generator().manual_seed(1))
-    per_sample = torch.bmm(sd.transpose(1, 2), sx).to(torch.int32)
-    runs = coincidence_runs(sd, sx, {})
-    assert torch.equal(runs, sign_runs(per_sample).float())
-    assert runs.shape[0] <= x.shape[0]
+    dense = torch.bmm(sd.transpose(1, 2), sx).to(torch.int32)  # (batch, out, in)
+    w, n, lengths = coincidence_events(sd, sx, per_sample=True)
+    assert lengths == [int((c != 0).sum()) for c in dense] and sum(lengths) == w.numel() == n.numel()
+    rebuilt = torch.zeros_like(dense)
+    for b, (wb, nb) in enumerate(zip(w.split(lengths), n.split(lengths))):
+        assert wb.unique().numel() == wb.numel()  # distinct weights within one write
+        rebuilt[b].view(-1)[wb] = nb
+    assert torch.equal(rebuilt, dense)
+    assert not bool((rebuilt[:, :, 1] != 0).any())
+    w1, n1, lengths1 = coincidence_events(sd, sx, per_sample=False)
+    assert len(lengths1) == 1
+    summed = torch.zeros_like(dense[0])
+    summed.view(-1)[w1] = n1
+    assert torch.equal(summed, dense.sum(0)) and bool((n1 != 0).all())
 
 
 def test_update_management_balances_the_streams():

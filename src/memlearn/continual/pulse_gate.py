@@ -35,5 +35,9 @@ class GatedTile:
     def apply_weight_pulses(self, n_w: Tensor) -> Tensor:
         return self._tile.apply_weight_pulses(gate_pulses(n_w, self._gate, self._tile.generator))
 
+    def apply_weight_pulse_events(self, w_index: Tensor, n: Tensor, lengths: list[int]) -> Tensor:
+        gated = gate_pulses(n, self._gate.reshape(-1).index_select(0, w_index), self._tile.generator)
+        return self._tile.apply_weight_pulse_events(w_index, gated, lengths)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._tile, name)

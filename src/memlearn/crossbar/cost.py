@@ -164,6 +164,17 @@ class PulseCounter(nn.Module):
         self.pulse_conductance.add_(torch.mul(n_abs, g).sum())
         return total
 
+    @torch.no_grad()
+    def record_sequence(self, n_abs: Tensor, g: Tensor, steps: Tensor) -> Tensor:
+        """Count consecutive sparse writes: ``n_abs`` (events,) pulse counts applied to devices of
+        conductance ``g`` (events,) just before their write, ``steps`` the sum over writes of their
+        largest count. Returns the number of pulses (a scalar tensor)."""
+        total = n_abs.sum()
+        self.n_pulses.add_(total)
+        self.n_steps.add_(steps)
+        self.pulse_conductance.add_(torch.mul(n_abs, g).sum())
+        return total
+
     def report(self) -> TileCost:
         c = self.config
         energy = float(self.pulse_conductance) * c.write_voltage ** 2 * c.write_pulse_width

@@ -7,7 +7,7 @@ from torch import Tensor, nn
 
 from memlearn.crossbar.cost import CostConfig, PulseCounter
 from memlearn.devices.device import Device
-from memlearn.devices.state import DeviceState
+from memlearn.devices.state import FREE, DeviceState
 
 
 class Crossbar(nn.Module):
@@ -85,6 +85,85 @@ class Crossbar(nn.Module):
         if new_state is not state:
             self._set_state(new_state)
         return total
+
+    @torch.no_grad()
+    def apply_pulse_sequence(self, index: Tensor, n: Tensor, lengths: list[int],
+                             generator: torch.Generator) -> Tensor:
+        """Apply a sequence of sparse writes in turn: write ``k`` pulses the devices
+        ``index[o_k:o_k + lengths[k]]`` (flat indices into the (rows, cols) array, distinct within a
+        write) by the signed counts ``n`` at the same positions.
+
+        Pulse for pulse the same physics as ``len(lengths)`` calls of :meth:`apply_pulses` with
+        matrices that are zero elsewhere, but the work grows with the number of pulsed devices,
+        not with the array: the per-device parameters of every event are gathered once, and only
+        the conductances (which each write changes) are read and written per write. Endurance is
+        checked once, after the last write. Returns the number of pulses applied.
+        """
+        if index.ndim != 1 or n.shape != index.shape:
+            raise ValueError(f"index and counts must be 1-D of one length, "
+                             f"got {tuple(index.shape)} and {tuple(n.shape)}")
+        if sum(lengths) != index.numel() or any(k < 0 for k in lengths):
+            raise ValueError(f"write lengths {lengths} do not add up to the {index.numel()} events")
+        if n.is_floating_point() or n.dtype == torch.bool:
+            raise TypeError(f"pulse counts must be an integer tensor, got {n.dtype}")
+        state = self.state
+        params = {k: v.reshape(-1).index_select(0, index) for k, v in state.params.items()}
+        free = None
+        if self.device_model.faults is not None:
+            free = state.fault.reshape(-1).index_select(0, index) == FREE
+        if self.device_model.response.affine:
+            g_before = self._affine_writes(index, n, lengths, params, free, generator)
+        else:
+            g_before = self._generic_writes(index, n, lengths, params, free, generator)
+        n_abs = n.abs()
+        # Each write lasts as many pulse slots as its largest count.
+        write = torch.repeat_interleave(torch.arange(len(lengths), device=n.device),
+                                        torch.tensor(lengths, device=n.device), output_size=n.numel())
+        steps = torch.zeros(len(lengths), dtype=n_abs.dtype, device=n.device).scatter_reduce_(
+            0, write, n_abs, "amax").sum()
+        total = self.pulse_counter.record_sequence(n_abs, g_before, steps)
+        self.n_writes.view(-1).index_add_(0, index, n_abs.to(self.n_writes.dtype))
+        new_state = self.device_model.wear(state, self.n_writes)
+        if new_state is not state:
+            self._set_state(new_state)
+        return total
+
+    def _affine_writes(self, index: Tensor, n: Tensor, lengths: list[int], params: dict[str, Tensor],
+                       free: Tensor | None, generator: torch.Generator) -> Tensor:
+        """Writes of a response whose n-pulse map ``g -> clip(g + a g + b + std xi)`` does not depend
+        on ``g``: every event's map is computed at once; each write then only reads, maps, clips
+        and writes back its devices. Returns the conductances before each event's write."""
+        a, b, var = self.device_model.response.affine_moments(n, params)
+        noise = torch.randn(b.shape, generator=generator, dtype=b.dtype, device=b.device)
+        b = torch.addcmul(b, var.clamp_min_(0).sqrt_(), noise)
+        if free is not None:  # stuck and worn-out devices keep their conductance
+            a, b = a * free, b * free
+        flat = self.g.view(-1)
+        g_before = torch.empty(index.shape, dtype=flat.dtype, device=flat.device)
+        parts = zip(*(t.split(lengths) for t in (index, a, b, params["g_min"], params["g_max"], g_before)))
+        for idx, a_k, b_k, lo, hi, before in parts:
+            g = flat.index_select(0, idx)
+            before.copy_(g)
+            flat.index_copy_(0, idx, torch.addcmul(b_k, a_k, g).add_(g).clamp_(lo, hi))
+        return g_before
+
+    def _generic_writes(self, index: Tensor, n: Tensor, lengths: list[int], params: dict[str, Tensor],
+                        free: Tensor | None, generator: torch.Generator) -> Tensor:
+        """Writes of any response: its ``pulse_dense`` on each write's devices in turn."""
+        response = self.device_model.response
+        flat = self.g.view(-1)
+        g_before = torch.empty(index.shape, dtype=flat.dtype, device=flat.device)
+        names = tuple(params)
+        columns = [t.split(lengths) for t in (index, n, g_before, *(params[k] for k in names))]
+        for k in range(len(lengths)):
+            idx, n_k, before, *values = (c[k] for c in columns)
+            g = flat.index_select(0, idx)
+            before.copy_(g)
+            new = response.pulse_dense(g, n_k, dict(zip(names, values)), generator)
+            if free is not None:
+                new = torch.where(free.split(lengths)[k], new, g)
+            flat.index_copy_(0, idx, new)
+        return g_before
 
     @torch.no_grad()
     def reset(self) -> None:

@@ -153,9 +153,15 @@ def solve_nodal(g: Tensor, v: Tensor, r_word_line: float, r_bit_line: float, *,
 
 
 def _nested_is_cheaper(rows: int, cols: int, batch: int) -> bool:
-    """Cost model (fitted on 64..256 arrays, one thread): nested dissection ~ (rows + cols)^3,
-    CG ~ batch * rows * cols * sqrt(rows + cols) (its iteration count grows like sqrt(size))."""
-    return 0.22 * (rows + cols) ** 3 < batch * rows * cols * math.sqrt(rows + cols)
+    """Cost model in seconds, fitted on square 64..512 arrays with one thread: nested dissection
+    ~ 0.8 ms per merge level (Python and per-op overhead) + 5.7e-10 (rows + cols)^3 (dense flops
+    and memory traffic of the top levels, padded sizes); CG ~ 4.4e-8 batch * rows * cols *
+    sqrt(rows + cols) (its iteration count grows like sqrt(size)). Nested wins from ~2 vectors at
+    256 x 256 and ~6 at 64 x 64."""
+    n_i, n_j = 1 << (rows - 1).bit_length(), 1 << (cols - 1).bit_length()
+    levels = (n_i * n_j).bit_length()
+    nested = 8e-4 * levels + 5.7e-10 * (n_i + n_j) ** 3
+    return nested < 4.4e-8 * batch * rows * cols * math.sqrt(rows + cols)
 
 
 def effective_conductance(g: Tensor, r_word_line: float, r_bit_line: float, *,

@@ -1,21 +1,34 @@
 """Exact crossbar transfer matrix by nested dissection: recursive Schur complements onto subdomain edges.
 
-The crossbar (badcrossbar convention, Joksas & Mehonic, SoftwareX 2020) is cut into 2 x 2-cell
-leaves. Each subdomain is represented by the Schur complement of its nodal conductance matrix
-onto its edge nodes, in the order [left word-line nodes, right word-line nodes, top bit-line
-nodes, bottom bit-line nodes]. Two neighbours merge by joining them with the wire segments
-between them and eliminating the now-interior shared edge (a batched Cholesky solve over all
-pairs of a level), alternating vertical and horizontal cuts: the geometric nested dissection of
-George (SIAM J. Numer. Anal. 10, 1973), here as a batched "merge" recursion like the hierarchical
-Poincare-Steklov scheme (Gillman & Martinsson, SIAM J. Sci. Comput. 36, 2014). Cost
+The crossbar (badcrossbar convention, Joksas & Mehonic, SoftwareX 2020) is split into cells; cell
+``(i, j)`` owns its device (word-line node ``u[i, j]`` to bit-line node ``w[i, j]``), the word-line
+segment to its left (``u[i, j-1]`` to ``u[i, j]``; the source resistance when ``j = 0``, whose
+left node is the driven source) and the bit-line segment below it (``w[i, j]`` to ``w[i+1, j]``;
+the sense resistance when ``i = rows-1``, whose lower node is the virtual ground). A block of cells
+is represented by the Schur complement of its nodal conductance matrix onto its edge nodes, in the
+order [left word-line nodes, right word-line nodes, top bit-line nodes, bottom bit-line nodes].
+Two neighbouring blocks share one edge (the right nodes of the first are the left nodes of the
+second, or the bottom nodes of the first the top nodes of the second): merging them adds their
+matrices and eliminates that shared edge, alternating vertical and horizontal cuts. This is the
+geometric nested dissection of George (SIAM J. Numer. Anal. 10, 1973) written as a batched
+"merge" recursion (substructuring; cf. Gillman & Martinsson, SIAM J. Sci. Comput. 36, 2014):
 ~O((rows + cols)^3) dense flops instead of rows * cols^3 for row-by-row elimination.
 
-The last merge also eliminates the open edges, so the driven left edge (through ``r_source``) and
-the sensed bottom edge (through ``r_sense``) remain: a (rows + cols) square system whose inverse gives the exact
-effective-conductance matrix ``G_eff`` (rows, cols) with ``I = v @ G_eff`` for every input ``v``.
-Arrays are padded to powers of two with open-circuit cells (g = 0) beyond the open ends of the
-lines (above row 0, right of the last column), which carry no current and leave the solution
-unchanged.
+Two numerical layouts. The fine levels (shared edges of at most ``_SMALL_EDGE`` nodes: many tiny
+matrices) keep the batch last, ``(k, k, *grid)``, and eliminate node by node with one vectorised
+rank-1 update each; batched LAPACK calls on 4 x 4 .. 32 x 32 matrices would be bound by per-matrix
+overhead. The coarse levels keep the batch first and use batched Cholesky, triangular solve and
+matmul. At the switch, blocks on the open top edge (bit-line ends) and the open right edge
+(word-line ends) eliminate those nodes, which carry no current out of the array; from then on
+these blocks are kept in separate groups (top row, right column, top-right corner) with smaller
+matrices, which makes the largest, last merges several times cheaper.
+
+What remains at the end is the whole array's Schur complement onto the driven source nodes
+(potentials ``v``) and the grounded sense nodes (potential 0). The current it injects at a ground
+node is ``S[ground, source] v``, so the effective conductance is ``G_eff = -S[source, ground]``
+(rows, cols), with ``I = v @ G_eff`` for every input vector: no final solve. Arrays are padded to
+powers of two with open-circuit cells (g = 0) beyond the open ends of the lines (above row 0, right
+of the last column), which carry no current and leave the solution unchanged.
 """
 
 from __future__ import annotations
@@ -25,118 +38,116 @@ from torch import Tensor
 
 from memlearn.crossbar.ir_drop_operator import WireResistances
 
+_SMALL_EDGE = 4
+"""Largest shared edge eliminated node by node in the batch-last layout (fitted at 64..512, one
+thread: 4 and 8 are within noise of each other, 2 ~10% and 16 ~50-100% slower overall)."""
+
+_LEFT, _RIGHT, _TOP, _BOTTOM = range(4)
+Sides = tuple[int, int, int, int]
+"""Number of edge nodes on the (left, right, top, bottom) side of a block; 0 = eliminated."""
+Segment = tuple[int, int, int]
+"""(which block of a merged pair, first local index, length) of one side."""
+
 
 def _pow2(n: int) -> int:
-    return max(2, 1 << (n - 1).bit_length())
+    return 1 << (n - 1).bit_length()
 
 
-def _stamp(s: Tensor, a: int, b: int, c: Tensor | float) -> None:
-    """Add a conductance ``c`` between local nodes ``a`` and ``b`` of every matrix in the batch."""
-    s[..., a, a] += c
-    s[..., b, b] += c
-    s[..., a, b] -= c
-    s[..., b, a] -= c
+def _segment(block: int, sides: Sides, side: int) -> Segment:
+    return block, sum(sides[:side]), sides[side]
 
 
-def _leaves(g: Tensor, g_wl: float, g_bl: float) -> Tensor:
-    """Edge matrices of all 2 x 2-cell leaves, shape (rows/2, cols/2, 8, 8)."""
-    rows, cols = g.shape
-    cell = g.reshape(rows // 2, 2, cols // 2, 2).permute(0, 2, 1, 3)  # (I, J, i, j)
-    s = torch.zeros(rows // 2, cols // 2, 8, 8, dtype=g.dtype, device=g.device)
-    u_pos = [[0, 2], [1, 3]]  # U[i, j]: left edge if j == 0 (position i), right edge (2 + i)
-    w_pos = [[4, 5], [6, 7]]  # W[i, j]: top edge if i == 0 (4 + j), bottom edge (6 + j)
-    for i in range(2):
-        for j in range(2):
-            _stamp(s, u_pos[i][j], w_pos[i][j], cell[:, :, i, j])
-        _stamp(s, u_pos[i][0], u_pos[i][1], g_wl)
-        _stamp(s, w_pos[0][i], w_pos[1][i], g_bl)
-    return s
+def _merge_plan(sa: Sides, sb: Sides, horizontal: bool) -> tuple[Segment, Segment, list[Segment], Sides]:
+    """Shared edge of blocks 0 and 1, the edges kept (in the merged block's order) and its sides."""
+    seg = lambda block, side: _segment(block, (sa, sb)[block], side)  # noqa: E731
+    if horizontal:  # block 0's right edge is block 1's left edge
+        shared_a, shared_b = seg(0, _RIGHT), seg(1, _LEFT)
+        keep = [seg(0, _LEFT), seg(1, _RIGHT), seg(0, _TOP), seg(1, _TOP), seg(0, _BOTTOM), seg(1, _BOTTOM)]
+        sides = (sa[_LEFT], sb[_RIGHT], sa[_TOP] + sb[_TOP], sa[_BOTTOM] + sb[_BOTTOM])
+    else:  # block 0 sits above block 1: its bottom edge is block 1's top edge
+        shared_a, shared_b = seg(0, _BOTTOM), seg(1, _TOP)
+        keep = [seg(0, _LEFT), seg(1, _LEFT), seg(0, _RIGHT), seg(1, _RIGHT), seg(0, _TOP), seg(1, _BOTTOM)]
+        sides = (sa[_LEFT] + sb[_LEFT], sa[_RIGHT] + sb[_RIGHT], sa[_TOP], sb[_BOTTOM])
+    return shared_a, shared_b, [s for s in keep if s[2]], sides
 
 
-def _assemble(parts: tuple[Tensor, Tensor], rows: list[tuple[int, int, int]],
-              cols: list[tuple[int, int, int]]) -> Tensor:
-    """Block matrix whose (row, col) segment pair is ``parts[d][..., rows, cols]`` when both
-    segments ``(d, start, length)`` belong to the same subdomain ``d``, else zero.
+def _add_blocks(out: Tensor, parts: tuple[Tensor, Tensor], rows: list[Segment], cols: list[Segment],
+                *, batch_last: bool = False) -> None:
+    """``out[r, c] += parts[d][segment r, segment c]`` for every pair of segments of the same block
+    ``d``; the matrix axes are the first two (``batch_last``) or the last two.
 
-    Slice copies instead of fancy-index gathers: the gathers cost 3-5x the linear algebra.
+    Slice copies rather than one index gather: the gathers cost 3-5x the linear algebra.
     """
-    first = parts[0]
-    out = first.new_zeros(*first.shape[:-2], sum(n for _, _, n in rows), sum(n for _, _, n in cols))
     r0 = 0
     for d_r, s_r, n_r in rows:
         c0 = 0
         for d_c, s_c, n_c in cols:
             if d_r == d_c:
-                out[..., r0:r0 + n_r, c0:c0 + n_c] = parts[d_r][..., s_r:s_r + n_r, s_c:s_c + n_c]
+                src = parts[d_r]
+                if batch_last:
+                    out[r0:r0 + n_r, c0:c0 + n_c] += src[s_r:s_r + n_r, s_c:s_c + n_c]
+                else:
+                    out[..., r0:r0 + n_r, c0:c0 + n_c] += src[..., s_r:s_r + n_r, s_c:s_c + n_c]
             c0 += n_c
         r0 += n_r
-    return out
 
 
-def _merge(s: Tensor, h: int, w: int, horizontal: bool, g_wire: float, *, last: bool = False) -> Tensor:
-    """Merge neighbouring subdomains (pairs along columns if ``horizontal``, else along rows).
-
-    With ``last`` the pair is the whole array: its open edges (right word-line ends, top bit-line
-    ends) are eliminated together with the shared edge, leaving [left (driven), bottom (sensed)].
-    """
-    if h + w <= 4:
-        return _merge_gather(s, h, w, horizontal, g_wire, last=last)
-    parts = (s[:, 0::2], s[:, 1::2]) if horizontal else (s[0::2], s[1::2])
-    left, right, top, bottom = (lambda d: (d, 0, h)), (lambda d: (d, h, h)), \
-        (lambda d: (d, 2 * h, w)), (lambda d: (d, 2 * h + w, w))
-    if horizontal:  # first.right meets second.left through word-line segments
-        shared, n = [right(0), left(1)], h
-        keep = [left(0), right(1), top(0), top(1), bottom(0), bottom(1)]
-        if last:
-            keep, opened = [left(0), bottom(0), bottom(1)], [right(1), top(0), top(1)]
-    else:  # first.bottom meets second.top through bit-line segments
-        shared, n = [bottom(0), top(1)], w
-        keep = [left(0), left(1), right(0), right(1), top(0), bottom(1)]
-        if last:
-            keep, opened = [left(0), left(1), bottom(1)], [right(0), right(1), top(0)]
-    drop = shared + (opened if last else [])
-    a_dd = _assemble(parts, drop, drop)
-    diag = torch.diagonal(a_dd, dim1=-2, dim2=-1)
-    diag[..., : 2 * n] += g_wire
-    torch.diagonal(a_dd[..., :n, n:2 * n], dim1=-2, dim2=-1).sub_(g_wire)
-    torch.diagonal(a_dd[..., n:2 * n, :n], dim1=-2, dim2=-1).sub_(g_wire)
-    x = torch.linalg.solve_triangular(torch.linalg.cholesky(a_dd), _assemble(parts, drop, keep), upper=False)
-    return _assemble(parts, keep, keep).sub_(x.transpose(-1, -2) @ x)
+def _merge_small(a: Tensor, sa: Sides, b: Tensor, sb: Sides, horizontal: bool) -> tuple[Tensor, Sides]:
+    """Merge pairs in the batch-last layout ``(k, k, *batch)``: assemble [shared; kept] and
+    eliminate the shared nodes one at a time (Gaussian elimination without pivoting, stable for
+    SPD matrices)."""
+    shared_a, shared_b, keep, sides = _merge_plan(sa, sb, horizontal)
+    n = shared_a[2]
+    size = n + sum(s[2] for s in keep)
+    m = a.new_zeros(size, size, *a.shape[2:])
+    _add_blocks(m, (a, b), [shared_a] + keep, [shared_a] + keep, batch_last=True)
+    _add_blocks(m[:n], (a, b), [shared_b], [shared_b] + keep, batch_last=True)
+    _add_blocks(m[n:, :n], (a, b), keep, [shared_b], batch_last=True)
+    for p in range(n):
+        col = m[p + 1:, p]
+        m[p + 1:, p + 1:].addcmul_(col[:, None], col[None, :] / m[p, p], value=-1.0)
+    return m[n:, n:], sides
 
 
-def _merge_gather(s: Tensor, h: int, w: int, horizontal: bool, g_wire: float, *, last: bool = False) -> Tensor:
-    """``_merge`` by index gathers: faster than slice copies for the many tiny finest levels."""
-    k = 2 * h + 2 * w
-    first, second = (s[:, 0::2], s[:, 1::2]) if horizontal else (s[0::2], s[1::2])
-    big = torch.zeros(*first.shape[:2], 2 * k, 2 * k, dtype=s.dtype, device=s.device)
-    big[..., :k, :k] = first
-    big[..., k:, k:] = second
-    idx = lambda start, n: torch.arange(start, start + n, device=s.device)  # noqa: E731
-    if horizontal:  # first.right (h) meets second.left (h) through word-line segments
-        a, b = idx(h, h), idx(k, h)
-        left, right = [idx(0, h)], [idx(k + h, h)]
-        top, bottom = [idx(2 * h, w), idx(k + 2 * h, w)], [idx(2 * h + w, w), idx(k + 2 * h + w, w)]
-    else:  # first.bottom (w) meets second.top (w) through bit-line segments
-        a, b = idx(2 * h + w, w), idx(k + 2 * h, w)
-        left, right = [idx(0, h), idx(k, h)], [idx(h, h), idx(k + h, h)]
-        top, bottom = [idx(2 * h, w)], [idx(k + 2 * h + w, w)]
-    n, a0, b0 = len(a), int(a[0]), int(b[0])
-    torch.diagonal(big[..., a0:a0 + n, a0:a0 + n], dim1=-2, dim2=-1).add_(g_wire)
-    torch.diagonal(big[..., b0:b0 + n, b0:b0 + n], dim1=-2, dim2=-1).add_(g_wire)
-    torch.diagonal(big[..., a0:a0 + n, b0:b0 + n], dim1=-2, dim2=-1).sub_(g_wire)
-    torch.diagonal(big[..., b0:b0 + n, a0:a0 + n], dim1=-2, dim2=-1).sub_(g_wire)
-    if last:
-        return _eliminate(big, torch.cat(left + bottom), torch.cat([a, b] + right + top))
-    return _eliminate(big, torch.cat(left + right + top + bottom), torch.cat([a, b]))
+def _merge(a: Tensor, sa: Sides, b: Tensor, sb: Sides, horizontal: bool) -> tuple[Tensor, Sides]:
+    """Merge pairs in the batch-first layout ``(*batch, k, k)`` with batched Cholesky."""
+    shared_a, shared_b, keep, sides = _merge_plan(sa, sb, horizontal)
+    (_, i_a, n), (_, i_b, _) = shared_a, shared_b
+    a_dd = a[..., i_a:i_a + n, i_a:i_a + n] + b[..., i_b:i_b + n, i_b:i_b + n]
+    a_dk = a.new_zeros(*a.shape[:-2], n, sum(s[2] for s in keep))
+    _add_blocks(a_dk, (a, b), [shared_a], keep)
+    _add_blocks(a_dk, (a, b), [shared_b], keep)
+    x = torch.linalg.solve_triangular(torch.linalg.cholesky(a_dd), a_dk, upper=False)
+    out = (x.mT @ x).neg_()
+    _add_blocks(out, (a, b), keep, keep)
+    return out, sides
 
 
-def _eliminate(a: Tensor, keep: Tensor, drop: Tensor) -> Tensor:
-    """Schur complement of ``a`` (..., n, n) onto ``keep``, eliminating ``drop`` (SPD block)."""
-    a_kk = a[..., keep[:, None], keep]
-    a_dk = a[..., drop[:, None], keep]
-    chol = torch.linalg.cholesky(a[..., drop[:, None], drop])
-    x = torch.linalg.solve_triangular(chol, a_dk, upper=False)
-    return a_kk - x.transpose(-1, -2) @ x
+def _drop_sides(s: Tensor, sides: Sides, drop: tuple[int, ...]) -> tuple[Tensor, Sides]:
+    """Schur complement of batch-first ``s`` eliminating whole ``drop`` sides (open line ends)."""
+    index = lambda which: torch.cat([torch.arange(sum(sides[:k]), sum(sides[:k + 1]), device=s.device)  # noqa: E731
+                                     for k in range(4) if which(k)])
+    keep, gone = index(lambda k: k not in drop), index(lambda k: k in drop)
+    x = torch.linalg.solve_triangular(torch.linalg.cholesky(s[..., gone[:, None], gone]),
+                                      s[..., gone[:, None], keep], upper=False)
+    out = s[..., keep[:, None], keep] - x.mT @ x
+    return out, tuple(0 if k in drop else n for k, n in enumerate(sides))
+
+
+def _leaves(g: Tensor, r: WireResistances) -> Tensor:
+    """Edge matrices of all single cells, batch-last ``(4, 4, rows, cols)``, sides (1, 1, 1, 1)."""
+    rows, cols = g.shape
+    g_left = torch.full((1, cols), 1.0 / r.r_word_line, dtype=g.dtype, device=g.device)
+    g_left[0, 0] = 1.0 / r.r_source
+    g_down = torch.full((rows, 1), 1.0 / r.r_bit_line, dtype=g.dtype, device=g.device)
+    g_down[-1, 0] = 1.0 / r.r_sense
+    s = g.new_zeros(4, 4, rows, cols)
+    for a, b, c in ((_LEFT, _RIGHT, g_left), (_RIGHT, _TOP, g), (_TOP, _BOTTOM, g_down)):
+        s[a, a] += c
+        s[b, b] += c
+        s[a, b] -= c
+        s[b, a] -= c
+    return s
 
 
 def effective_conductance(g: Tensor, r: WireResistances) -> Tensor:
@@ -150,32 +161,71 @@ def effective_conductance(g: Tensor, r: WireResistances) -> Tensor:
         if not getattr(r, name) > 0:
             raise ValueError(f"{name}={getattr(r, name)!r} must be > 0 for nested dissection")
     rows, cols = g.shape
-    big_r, big_c = _pow2(rows), _pow2(cols)
-    padded = torch.zeros(big_r, big_c, dtype=torch.float64, device=g.device)
-    padded[big_r - rows:, :cols] = g.to(torch.float64)
-    g_wl, g_bl = 1.0 / r.r_word_line, 1.0 / r.r_bit_line
-    s = _leaves(padded, g_wl, g_bl)
-    h = w = 2
-    if s.shape[0] == 1 and s.shape[1] == 1:  # a single 2 x 2 leaf: drop its open edges directly
-        edges = torch.arange(8, device=g.device)
-        ports = _eliminate(s[0, 0], edges[[0, 1, 6, 7]], edges[[2, 3, 4, 5]])
-    while s.shape[0] > 1 or s.shape[1] > 1:
-        horizontal = s.shape[1] > 1 and (w <= h or s.shape[0] == 1)
-        last = s.shape[0] * s.shape[1] == 2
-        s = _merge(s, h, w, horizontal, g_wl if horizontal else g_bl, last=last)
-        if horizontal:
-            w *= 2
+    n_i, n_j = _pow2(rows), _pow2(cols)
+    padded = torch.zeros(n_i, n_j, dtype=torch.float64, device=g.device)
+    padded[n_i - rows:, :cols] = g.to(torch.float64)
+    s, sides = _leaves(padded, r), (1, 1, 1, 1)
+    h = w = 1  # cells per block
+
+    def horizontal_next() -> bool:
+        return n_j > 1 and (w <= h or n_i == 1)
+
+    while (n_i > 1 or n_j > 1) and (h if horizontal_next() else w) <= _SMALL_EDGE:
+        if horizontal_next():
+            s, sides = _merge_small(s[..., 0::2], sides, s[..., 1::2], sides, True)
+            n_j, w = n_j // 2, 2 * w
         else:
-            h *= 2
-        if last:
-            ports = s[0, 0]
-    # ports [u_left; w_bottom] = [v / r_source; 0]  =>  w_bottom = (ports^-1)[bottom, left] v / r_source
-    ports = ports.clone()
-    diag = torch.arange(h + w, device=g.device)
-    ports[diag[:h], diag[:h]] += 1.0 / r.r_source
-    ports[diag[h:], diag[h:]] += 1.0 / r.r_sense
-    rhs = torch.zeros(h + w, h, dtype=torch.float64, device=g.device)
-    rhs[diag[:h], diag[:h]] = 1.0 / r.r_source
-    x = torch.cholesky_solve(rhs, torch.linalg.cholesky(ports))  # (h + w, h): column = one driven row
-    transfer = x[h:, :].T / r.r_sense  # (padded rows, padded cols)
-    return transfer[big_r - rows:, :cols]
+            s, sides = _merge_small(s[..., 0::2, :], sides, s[..., 1::2, :], sides, False)
+            n_i, h = n_i // 2, 2 * h
+    s = s.permute(2, 3, 0, 1)
+    # groups by position: interior, top row (no top edge), right column (no right edge), corner
+    groups: dict[str, tuple[Tensor, Sides] | None] = {
+        "interior": (s[1:, :-1], sides) if n_i > 1 and n_j > 1 else None,
+        "top": _drop_sides(s[:1, :-1], sides, (_TOP,)) if n_j > 1 else None,
+        "right": _drop_sides(s[1:, -1:], sides, (_RIGHT,)) if n_i > 1 else None,
+        "corner": _drop_sides(s[:1, -1:], sides, (_RIGHT, _TOP)),
+    }
+    while n_i > 1 or n_j > 1:
+        horizontal = horizontal_next()
+        groups = _merge_groups(groups, n_i, n_j, horizontal)
+        if horizontal:
+            n_j, w = n_j // 2, 2 * w
+        else:
+            n_i, h = n_i // 2, 2 * h
+    corner, sides = groups["corner"]  # type: ignore[misc]
+    n_src = sides[_LEFT]
+    return corner[0, 0, :n_src, n_src:].neg()[n_src - rows:, :cols]
+
+
+def _merge_groups(groups: dict[str, tuple[Tensor, Sides] | None], n_i: int, n_j: int,
+                  horizontal: bool) -> dict[str, tuple[Tensor, Sides] | None]:
+    """One level of merges over the four position groups of an ``n_i x n_j`` grid of blocks.
+
+    The interior group holds grid rows 1.. and columns ..n_j-2, the top group row 0 (columns
+    ..n_j-2), the right group column n_j-1 (rows 1..), the corner block (0, n_j-1).
+    """
+    def pick(name: str, *index: slice) -> tuple[Tensor, Sides]:
+        t, sides = groups[name]  # type: ignore[misc]
+        return t[index], sides
+
+    def merge(first: tuple[Tensor, Sides], second: tuple[Tensor, Sides]) -> tuple[Tensor, Sides]:
+        return _merge(first[0], first[1], second[0], second[1], horizontal)
+
+    every = slice(None)
+    if horizontal:  # pair columns (2J, 2J+1)
+        evens, odds, last = slice(0, n_j - 2, 2), slice(1, n_j - 2, 2), slice(n_j - 2, n_j - 1)
+        return {
+            "interior": merge(pick("interior", every, evens), pick("interior", every, odds))
+            if n_i > 1 and n_j > 2 else None,
+            "right": merge(pick("interior", every, last), pick("right")) if n_i > 1 else None,
+            "top": merge(pick("top", every, evens), pick("top", every, odds)) if n_j > 2 else None,
+            "corner": merge(pick("top", every, last), pick("corner")),
+        }
+    # pair rows (2I, 2I+1); the interior group starts at grid row 1
+    upper, lower = slice(1, None, 2), slice(2, None, 2)
+    return {
+        "interior": merge(pick("interior", upper), pick("interior", lower)) if n_j > 1 and n_i > 2 else None,
+        "top": merge(pick("top"), pick("interior", slice(0, 1))) if n_j > 1 else None,
+        "right": merge(pick("right", upper), pick("right", lower)) if n_i > 2 else None,
+        "corner": merge(pick("corner"), pick("right", slice(0, 1))),
+    }

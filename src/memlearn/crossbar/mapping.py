@@ -66,6 +66,14 @@ class Mapping(ABC):
         """Per-device signed pulses (in, n_columns) from per-weight pulse counts (out, in)."""
 
     @abstractmethod
+    def device_events(self, w_index: Tensor, n: Tensor, out_features: int,
+                      in_features: int) -> tuple[Tensor, Tensor, int]:
+        """Sparse form of :meth:`device_pulses`: weight events (flat indices into (out, in), signed
+        counts) -> device events (flat indices into the array, counts) and the devices per weight
+        ``k``; event ``e`` becomes device events ``k e .. k e + k - 1``, so consecutive writes stay
+        consecutive."""
+
+    @abstractmethod
     def pulse_weight_change(self, step_up: float, step_down: float, g_range: float) -> float:
         """Normalised weight change of one +1 weight pulse, given the devices' mean steps (S)."""
 
@@ -153,6 +161,12 @@ class DifferentialMapping(Mapping):
     def device_pulses(self, n_w: Tensor) -> Tensor:
         return torch.cat([n_w.T, -n_w.T], dim=1)
 
+    def device_events(self, w_index, n, out_features, in_features):
+        j, i = w_index.div(in_features, rounding_mode="floor"), w_index.remainder(in_features)
+        plus = i * (2 * out_features) + j
+        return (torch.stack([plus, plus + out_features], dim=1).reshape(-1),
+                torch.stack([n, -n], dim=1).reshape(-1), 2)
+
     def pulse_weight_change(self, step_up: float, step_down: float, g_range: float) -> float:
         return (step_up + step_down) / g_range
 
@@ -212,6 +226,10 @@ class ReferenceColumnMapping(Mapping):
 
     def device_pulses(self, n_w: Tensor) -> Tensor:
         return n_w.T.contiguous()
+
+    def device_events(self, w_index, n, out_features, in_features):
+        j, i = w_index.div(in_features, rounding_mode="floor"), w_index.remainder(in_features)
+        return i * out_features + j, n, 1
 
     def pulse_weight_change(self, step_up: float, step_down: float, g_range: float) -> float:
         return 0.5 * (step_up + step_down) / (0.5 * g_range)

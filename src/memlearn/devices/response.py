@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import ClassVar
 
 import torch
 from torch import Tensor
@@ -22,6 +23,12 @@ class PulseResponse(ABC):
     restricted to the devices that receive pulses when they are few (small-batch training).
     """
 
+    affine: ClassVar[bool] = False
+    """True when the mean after ``n`` pulses is affine in the starting conductance and the
+    variance does not depend on it (every one-pulse map ``g -> c - (c - g) q + noise`` composes to
+    such a map); :meth:`affine_moments` then lets sparse sequential writes precompute each write's
+    map once (``memlearn.crossbar.Crossbar.apply_pulse_sequence``)."""
+
     g_min: float
     """Nominal minimum conductance (S); every implementation has this field."""
     g_max: float
@@ -38,6 +45,20 @@ class PulseResponse(ABC):
 
         ``n`` is a signed integer tensor of ``g``'s shape (+ potentiation).
         """
+
+    def affine_moments(self, n: Tensor, params: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
+        """For an :attr:`affine` response: ``(a, b, var)`` with ``mean(g) = g + a g + b`` and
+        variance ``var`` after ``n`` pulses from any ``g``, from :meth:`moments` at ``g_min`` and
+        ``g_max`` (exact for an affine map; in difference form so that ``a = 0`` stays exact for a
+        constant step)."""
+        if not self.affine:
+            raise NotImplementedError(f"{type(self).__name__} is not affine in g")
+        g0, g1 = params["g_min"], params["g_max"]
+        m0, var = self.moments(g0, n, params)
+        m1, _ = self.moments(g1, n, params)
+        d0 = m0 - g0
+        a = (m1 - g1 - d0) / (g1 - g0)
+        return a, d0 - a * g0, var
 
     def pulse_dense(self, g: Tensor, n: Tensor, params: dict[str, Tensor], generator: torch.Generator) -> Tensor:
         """Conductance after ``n`` pulses for every device: a Gaussian draw with the exact n-pulse

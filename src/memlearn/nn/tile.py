@@ -11,9 +11,9 @@ from torch import Tensor, nn
 from memlearn.crossbar.cost import MvmCounter, TileCost, model_cost
 from memlearn.crossbar.crossbar import Crossbar
 from memlearn.crossbar.programming import ProgramResult
-from memlearn.crossbar.tiling import TilePartition
+from memlearn.crossbar.tiling import Int8Weights, TilePartition, fast_int8_matmul
 from memlearn.nn._analog_pass import analog_mvm
-from memlearn.nn._weight_read import ReadStatistics, WeightSampler
+from memlearn.nn._weight_read import ReadStatistics, WeightSampler, add_output_read_noise_, variance_dtype
 from memlearn.nn.tile_config import TileConfig
 from memlearn.periphery.dac import DAC
 
@@ -29,6 +29,16 @@ def _sum_square_dot(u: Tensor, r: Tensor, scratch: Tensor | None) -> Tensor:
     # Reductions rather than a BLAS product: BLAS picks kernels by alignment and thread count, so
     # the same numbers could sum differently in another process and break bit-identical reruns.
     return (sq.sum(0) * r.to(u.dtype)).sum()
+
+
+def _times(k: Tensor, q: float) -> Tensor:
+    """The DAC levels ``k * q`` as one tensor (``k`` itself when ``q == 1``; never modified)."""
+    return k if q == 1.0 else k * q
+
+
+def _square(u: Tensor, dtype: torch.dtype) -> Tensor:
+    """``u**2`` in ``dtype`` (the input of the read-noise variance matmul)."""
+    return (u * u).to(dtype) if dtype != u.dtype else u * u
 
 
 class _TileMatmul(torch.autograd.Function):
@@ -147,10 +157,30 @@ class AnalogTile(nn.Module):
         std = None
         if noise is not None:
             std = part.pad_weights(mapping.normalised_std(noise.std(g, state.g_max), self.g_range, self.out_features))
+        var = None
+        if std is not None and self._sampler.per_vector:  # cached low-precision sigma^2 for (u^2) @ sigma^2
+            var = std.square().to(variance_dtype(std.device)).contiguous()
+        int8 = int8_pm = None
+        if self._int8_forward(std is not None, g.device):
+            n = self.out_features
+            int8 = Int8Weights.split(mean[:, :n])[0]
+            if std is not None and self._sampler.method == "moment_matched":
+                int8_pm = Int8Weights.split(mean[:, :n] - std[:, :n], mean[:, :n] + std[:, :n])
         stats = ReadStatistics(mean=mean.contiguous(), std=None if std is None else std.contiguous(),
-                                row_conductance=g.sum(1), col_conductance=mapping.column_sums(g, self.out_features))
+                                row_conductance=g.sum(1), col_conductance=mapping.column_sums(g, self.out_features),
+                                var=var, int8=int8, int8_pm=int8_pm)
         self._cache = (key, stats)
         return stats
+
+    def _int8_forward(self, noisy: bool, device: torch.device) -> bool:
+        """Whether the forward read multiplies the DAC's integer levels by int8 weight digits (exact
+        int32 products, :meth:`TilePartition.forward_partials_int8`) instead of float32: DAC of at most
+        8 bits that clips, ideal wires, weights fixed per call (noiseless, ``"per_vector"`` or
+        ``"moment_matched"``), a CPU with fast int8 matmuls and row chunks long enough to gain."""
+        dac = self.config.dac
+        return (dac is not None and dac.bits is not None and dac.bits <= 8 and dac.clip and self.config.ir_drop is None
+                and (not noisy or self._sampler.method != "gaussian")
+                and fast_int8_matmul(device, min(self.partition.array_rows, self.in_features)))
 
     def _scratch(self, name: str, shape: tuple[int, ...], like: Tensor) -> Tensor | None:
         """A reused work buffer (never handed out): large fresh tensors cost page faults on CPU."""
@@ -162,8 +192,14 @@ class AnalogTile(nn.Module):
         return b
 
     def _sample_weights(self, stats: ReadStatistics) -> Tensor:
-        """Normalised weights (padded) as one read sees them (read noise drawn now)."""
+        """Normalised weights (padded) as one read sees them (read noise drawn now; the noiseless
+        mean for ``read_noise_sampling="per_vector"``, whose noise :meth:`_add_read_noise` adds)."""
         return self._sampler.sample(stats, self.generator)
+
+    def _add_read_noise(self, p: Tensor, var: Tensor, q: float = 1.0) -> Tensor:
+        """Per-vector read noise on partial outputs ``p`` of levels ``k * q`` whose variance is
+        ``q**2 * var``, ``var = (k^2) @ sigma^2``."""
+        return add_output_read_noise_(p, var, self.generator, self._scratch("read_noise", tuple(p.shape), p), q)
 
     # --- the circuit ---
     def _check_input(self, x: Tensor, n: int, what: str) -> None:
@@ -191,11 +227,20 @@ class AnalogTile(nn.Module):
         if c.ir_drop is not None:
             from memlearn.nn._ir_drop_read import ir_drop_forward_partials
             g_read = self.array.conductances(self.read_time, self.generator)
-            partials = lambda u: ir_drop_forward_partials(self, u, g_read)
+            partials = lambda k, q: ir_drop_forward_partials(self, _times(k, q), g_read)
         else:
-            w = self._sample_weights(stats)
             buf = self._scratch("partials", (part.n_row_chunks, x2.shape[0], self.out_features), x2)
-            partials = lambda u: part.forward_partials(u, w, buf)
+            if stats.int8 is not None:  # integer DAC levels times int8 weight digits, exact int32 products
+                w8 = self._sampler.sample_int8(stats, self.generator)
+                product = lambda k, q: part.forward_partials_int8(k, q, w8, buf)
+            else:
+                w = self._sample_weights(stats)
+                product = lambda k, q: part.forward_partials(_times(k, q), w, buf)
+            if stats.var is None:
+                partials = product
+            else:  # read noise drawn for every input vector, exactly, in the output domain
+                partials = lambda k, q: self._add_read_noise(
+                    product(k, q), part.forward_partials(_square(k, stats.var.dtype), stats.var), q)
         v2 = (c.dac or _DEFAULT_DAC).v_read ** 2
         sq = self._scratch("square", x2.shape, x2)
 
@@ -219,10 +264,14 @@ class AnalogTile(nn.Module):
         if c.ir_drop is not None:
             from memlearn.nn._ir_drop_read import ir_drop_backward_partials
             g_read = self.array.conductances(self.read_time, self.generator)
-            partials = lambda u: ir_drop_backward_partials(self, u, g_read)
+            partials = lambda k, q: ir_drop_backward_partials(self, _times(k, q), g_read)
         else:
             w = self._sample_weights(stats)
-            partials = lambda u: part.backward_partials(u, w)
+            if stats.var is None:
+                partials = lambda k, q: part.backward_partials(_times(k, q), w)
+            else:
+                partials = lambda k, q: self._add_read_noise(
+                    part.backward_partials(_times(k, q), w), part.backward_partials(_square(k, stats.var.dtype), stats.var), q)
         v2 = (c.dac_backward or _DEFAULT_DAC).v_read ** 2
 
         def record(u: Tensor, step: float) -> None:
@@ -271,6 +320,17 @@ class AnalogTile(nn.Module):
         if n_w.shape != (self.out_features, self.in_features):
             raise ValueError(f"pulse counts have shape {tuple(n_w.shape)}, tile is {(self.out_features, self.in_features)}")
         return self.array.apply_pulses(self.config.mapping.device_pulses(n_w), self.generator)
+
+    @torch.no_grad()
+    def apply_weight_pulse_events(self, w_index: Tensor, n: Tensor, lengths: list[int]) -> Tensor:
+        """Apply sparse weight pulses as consecutive writes: write ``k`` pulses the weights
+        ``w_index`` (flat into (out, in), distinct within a write) of its ``lengths[k]`` events by
+        the signed counts ``n``; same physics as one :meth:`apply_weight_pulses` per write, at a
+        cost that grows with the pulsed weights only. Returns the pulses applied."""
+        if w_index.numel() and not (0 <= int(w_index.min()) and int(w_index.max()) < self.out_features * self.in_features):
+            raise ValueError(f"weight indices must lie in [0, {self.out_features * self.in_features})")
+        index, counts, k = self.config.mapping.device_events(w_index, n, self.out_features, self.in_features)
+        return self.array.apply_pulse_sequence(index, counts, [k * length for length in lengths], self.generator)
 
     def _targets(self, w: Tensor) -> Tensor:
         """Set the weight scale for ``w`` (out, in) and return its target conductances."""

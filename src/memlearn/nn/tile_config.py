@@ -41,9 +41,12 @@ class TileConfig:
     output_noise_backward: float = 0.0
     """The same for the backward pass; >= 0."""
     read_noise_sampling: str = "gaussian"
-    """How each MVM draws the devices' read noise: ``"gaussian"`` (exact) or ``"moment_matched"``
-    (uniform bytes with the same mean and variance, ~4x cheaper; column outputs Gaussian by the
-    central limit theorem). See :class:`memlearn.nn._weight_read.WeightSampler`."""
+    """How each MVM draws the devices' read noise: ``"gaussian"`` (exact; one draw per weight per
+    MVM call, shared by the vectors of the call), ``"per_vector"`` (exact; a fresh draw for every
+    input vector, computed in the output domain with a second, bfloat16 matmul ``(u^2) @ sigma^2``)
+    or ``"moment_matched"`` (per call, each weight reads ``mean +- std`` with a random sign: same
+    mean and variance, column outputs Gaussian by the central limit theorem; cheapest). See
+    :mod:`memlearn.nn._weight_read`."""
     noise_management: str = "none"
     """``"abs_max"``: divide each input (and error) vector by its max before the DAC and multiply
     the output back; ``"none"``: divide by the DAC's fixed ``input_range``."""

@@ -41,18 +41,27 @@ class DAC:
         """Normalised input ``u`` (any shape, full scale = 1) -> the level the DAC outputs (full scale = 1)."""
         return quantise(u, 1.0, self.bits, self.clip)
 
-    def convert_scaled(self, x: Tensor, alpha: Tensor, gain: float = 1.0, out: Tensor | None = None) -> Tensor:
-        """``gain * convert(x / alpha)`` in a few in-place passes on one tensor (no autograd).
+    def convert_levels(self, x: Tensor, alpha: Tensor, out: Tensor | None = None) -> tuple[Tensor, float]:
+        """``(k, q)`` with ``k * q = convert(x / alpha)``, in a few in-place passes (no autograd).
 
-        ``x``: (batch, n); ``alpha``: (batch, 1) input scale; ``gain`` folds a later constant
-        factor (the ADC's ``1/step``) into the DAC levels; ``out``: optional result buffer."""
+        With ``bits`` set, ``k`` holds the integer level numbers (float dtype, ``|k| <= 2**(bits-1) - 1``
+        when clipping) and ``q = 1 / (2**(bits-1) - 1)`` is the DAC step; without rounding ``k`` is the
+        clipped ``x / alpha`` and ``q = 1``. ``x``: (batch, n); ``alpha``: (batch, 1) input scale;
+        ``out``: optional result buffer."""
         if self.bits is None:
             u = torch.div(x, alpha, out=out) if out is not None else x / alpha
-            u = u.clamp_(-1.0, 1.0) if self.clip else u
-            return u.mul_(gain) if gain != 1.0 else u
+            return (u.clamp_(-1.0, 1.0) if self.clip else u), 1.0
         half = (2 ** int(self.bits) - 2) / 2.0  # levels per unit: step = 1 / half
         scale = half / alpha
         u = torch.mul(x, scale, out=out) if out is not None else x * scale
         if self.clip:
             u.clamp_(-half, half)
-        return u.round_().mul_(gain / half)
+        return u.round_(), 1.0 / half
+
+    def convert_scaled(self, x: Tensor, alpha: Tensor, gain: float = 1.0, out: Tensor | None = None) -> Tensor:
+        """``gain * convert(x / alpha)`` in a few in-place passes on one tensor (no autograd).
+
+        ``x``: (batch, n); ``alpha``: (batch, 1) input scale; ``gain`` folds a later constant
+        factor (the ADC's ``1/step``) into the DAC levels; ``out``: optional result buffer."""
+        k, q = self.convert_levels(x, alpha, out)
+        return k.mul_(gain * q) if gain * q != 1.0 else k

@@ -105,8 +105,8 @@ def stochastic_counts(x: Tensor, d: Tensor, lr: float, dw_min: float, bl: int, g
         x: (batch, in); d: (batch, out); lr: learning rate; dw_min: weight change of one pulse.
         bl: maximum stream length (pulses per update).
         per_sample: False sums the counts over the batch, (out, in); True keeps them per sample,
-            (batch, out, in) (memory grows with the batch: the per-sample rule uses
-            :func:`memlearn.rules.sign_runs.coincidence_runs` on the streams instead).
+            (batch, out, in) (memory grows with the batch: the rule uses the sparse
+            :func:`coincidence_events` on the streams instead).
 
     Returns:
         int32 counts, (out, in) or (batch, out, in).
@@ -117,6 +117,43 @@ def stochastic_counts(x: Tensor, d: Tensor, lr: float, dw_min: float, bl: int, g
         return torch.bmm(sd.transpose(1, 2), sx).to(torch.int32)
     batch, length = sx.shape[0], sx.shape[1]
     return (sd.reshape(batch * length, -1).T @ sx.reshape(batch * length, -1)).to(torch.int32)
+
+
+def coincidence_events(sd: Tensor, sx: Tensor, per_sample: bool) -> tuple[Tensor, Tensor, list[int]]:
+    """The nonzero coincidence counts of signed bit streams as sparse weight events.
+
+    Only inputs and errors whose streams carry at least one pulse can coincide, so the counts are
+    formed on those rows and columns alone (one batched product of the gathered streams) and never
+    as a dense (batch, out, in) stack.
+
+    Args:
+        sd: signed error streams (batch, BL, out); sx: signed input streams (batch, BL, in).
+        per_sample: True keeps each sample's counts as its own write (in sample order); False
+            sums them over the batch into one write.
+
+    Returns:
+        ``(w_index, n, lengths)``: flat weight indices into (out, in) (int64), their signed counts
+        (int32), and the number of events of each write (sample order; distinct weights within one).
+    """
+    batch, length, n_out = sd.shape
+    n_in = sx.shape[2]
+    if not per_sample:
+        sd, sx = sd.reshape(1, batch * length, n_out), sx.reshape(1, batch * length, n_in)
+    active_x, active_d = sx.ne(0).any(dim=1), sd.ne(0).any(dim=1)
+    k_in, k_out = int(active_x.sum(dim=1).max()), int(active_d.sum(dim=1).max())
+    if k_in == 0 or k_out == 0:
+        empty = torch.zeros(0, dtype=torch.int64, device=sd.device)
+        return empty, empty.to(torch.int32), [0] * sd.shape[0]
+    # Active rows first (stable, so in index order); the padding rows are inactive: zero streams.
+    rows = active_x.to(torch.uint8).argsort(dim=1, descending=True, stable=True)[:, :k_in]
+    cols = active_d.to(torch.uint8).argsort(dim=1, descending=True, stable=True)[:, :k_out]
+    sx_a = sx.gather(2, rows.unsqueeze(1).expand(-1, sx.shape[1], -1))
+    sd_a = sd.gather(2, cols.unsqueeze(1).expand(-1, sd.shape[1], -1))
+    # (writes, k_in, k_out), whole numbers; input-major, as the arrays store devices (rows = inputs).
+    counts = torch.bmm(sx_a.transpose(1, 2), sd_a)
+    hit = counts.ne(0)
+    w_index = (cols.unsqueeze(1) * n_in + rows.unsqueeze(2)).masked_select(hit)
+    return w_index, counts.masked_select(hit).to(torch.int32), hit.sum(dim=(1, 2)).tolist()
 
 
 def rounded_counts(x: Tensor, d: Tensor, lr: float, dw_min: float, max_pulses: int) -> Tensor:

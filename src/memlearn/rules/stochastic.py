@@ -8,9 +8,8 @@ import torch
 
 from memlearn.devices.validation import check_range
 from memlearn.nn.tile import AnalogTile
-from memlearn.periphery.pulse_coding import signed_streams, stochastic_counts
+from memlearn.periphery.pulse_coding import coincidence_events, signed_streams
 from memlearn.rules.rule import Rule
-from memlearn.rules.sign_runs import coincidence_runs
 from memlearn.rules.update_request import UpdateRequest
 
 
@@ -25,14 +24,16 @@ class StochasticPulse(Rule):
 
     * ``per_sample=False`` (batched): the coincidence counts are summed over the batch and applied
       in one write, ``n = sum_b sum_t sd_bt^T sx_bt``, one matrix product of the bit streams.
-    * ``per_sample=True`` (aihwkit's semantics): each sample's pulse trains are applied in turn.
-      Each sample's counts are one (out, BL) @ (BL, in) product formed in preallocated buffers;
-      consecutive same-sign trains are merged per device (physically identical, see
-      :mod:`memlearn.rules.sign_runs`), so a batch costs one write per sign alternation of the
-      most-alternating device instead of one per sample.
+    * ``per_sample=True`` (aihwkit's semantics): each sample's pulse trains are applied in turn,
+      one write per sample, so a device pulsed up by one sample and down by the next receives
+      both trains (with their noise, wear and energy) in that order.
 
-    State: ``{"dw_min": float, "workspace": dict}``: the tile's nominal step, read once, and
-    scratch buffers of the per-sample mode.
+    Both are sparse: only weights with at least one coincidence are touched
+    (:func:`memlearn.periphery.pulse_coding.coincidence_events` and
+    :meth:`memlearn.nn.tile.AnalogTile.apply_weight_pulse_events`), so a small batch costs in
+    proportion to its pulses, not to the array.
+
+    State: ``{"dw_min": float}``: the tile's nominal step, read once.
     """
 
     bl: int = 31
@@ -48,16 +49,10 @@ class StochasticPulse(Rule):
         check_range("bl", self.bl, 1, 1024)
 
     def init(self, tile: AnalogTile) -> dict:
-        return {"dw_min": tile.dw_min, "workspace": {}}
+        return {"dw_min": tile.dw_min}
 
     def apply(self, request: UpdateRequest, tile: AnalogTile, state: dict, generator: torch.Generator) -> dict:
-        if self.per_sample:
-            sd, sx = signed_streams(request.x, request.d, request.lr, state["dw_min"], self.bl, generator,
-                                    update_management=self.update_management, bl_management=self.bl_management)
-            for run in coincidence_runs(sd, sx, state["workspace"]):
-                tile.apply_weight_pulses(run.to(torch.int32))
-        else:
-            tile.apply_weight_pulses(stochastic_counts(
-                request.x, request.d, request.lr, state["dw_min"], self.bl, generator,
-                update_management=self.update_management, bl_management=self.bl_management))
+        sd, sx = signed_streams(request.x, request.d, request.lr, state["dw_min"], self.bl, generator,
+                                update_management=self.update_management, bl_management=self.bl_management)
+        tile.apply_weight_pulse_events(*coincidence_events(sd, sx, self.per_sample))
         return state

@@ -19,7 +19,7 @@ two cheap transcendentals and one Gaussian draw per device, whatever n is.
 
 Storage: every direction-dependent parameter ``p`` is kept as ``p_mid = (p_up + p_down) / 2`` and
 ``p_half = (p_up - p_down) / 2``, so that with ``s = sign(n)`` the selected value is one fused
-``p_mid + s p_half`` (and ``|n| log_keep = |n| lk_mid + n lk_half``), instead of a boolean select
+``p_mid + s p_half`` (and ``n log_keep = n (lk_half + s lk_mid)``), instead of a boolean select
 over a random mask, which costs several times more on CPU.
 """
 
@@ -72,30 +72,48 @@ def saturating_moments(g: Tensor, n: Tensor, params: dict[str, Tensor]) -> tuple
     return mean, nvar * x * (x + 2.0)
 
 
-def _pulse_block(g: Tensor, n: Tensor, p: dict[str, Tensor], generator: torch.Generator, noisy: bool,
-                 out: Tensor, buf: tuple[Tensor, Tensor, Tensor, Tensor], consts: tuple[Tensor, Tensor]) -> None:
+def saturating_affine(n: Tensor, params: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
+    """The n-pulse map as ``mean(g) = g + a g + b`` and its variance (``PulseResponse.affine_moments``):
+    with ``x = q^n - 1``, ``mean = g + (g - c) x`` gives ``a = x``, ``b = -c x``."""
+    nf = n.to(params["log_keep_mid"].dtype)
+    s = nf.sign()
+    x = torch.expm1(nf.abs() * params["log_keep_mid"] + nf * params["log_keep_half"])
+    b = torch.addcmul(params["target_mid"], s, params["target_half"]).mul_(x).neg_()
+    var = torch.addcmul(params["nvar_mid"], s, params["nvar_half"]).mul_(x).mul_(x + 2.0)
+    return x, b, var
+
+
+def _pulse_block(g: Tensor, n: Tensor, p: dict[str, Tensor], generator: torch.Generator | None, out: Tensor,
+                 buf: tuple[Tensor, Tensor, Tensor, Tensor], consts: tuple[Tensor, Tensor, Tensor]) -> None:
     """``out = clip(g + (c - g)(q^n - 1) + std xi)`` through ``t = tanh(y / 2)``, ``r = 1 + e^y``.
 
-    With ``y = n log_keep`` (``|n| lk_mid + n lk_half``): ``x = q^n - 1 = expm1(y) = t r`` and
-    ``x (x + 2) = t r^2``, so ``out = g + r ((g - c) t + sqrt(nvar t) xi)``. ``tanh`` and ``exp``
-    are vectorised on CPU (``expm1`` is not) and both keep full relative precision near ``y = 0``
-    (``t`` is ``y / 2`` to first order, ``r`` has no cancellation). ``nvar t >= 0``: both have the
-    sign of ``log_keep``. Four scratch buffers of the block's size (``buf``), no allocation.
+    With ``y = n log_keep = n (lk_half + s lk_mid)`` (``s = sign(n)``; exact for ``n = 0`` too):
+    ``x = q^n - 1 = expm1(y) = t r`` and ``x (x + 2) = t r^2``, so
+    ``out = g + r ((g - c) t + s sqrt(nvar t + tiny) xi)``. ``tanh`` and ``exp`` are vectorised on
+    CPU (``expm1`` is not) and both keep full relative precision near ``y = 0`` (``t`` is ``y / 2``
+    to first order, ``r`` has no cancellation). ``nvar t >= 0``: both have the sign of ``log_keep``.
+    ``tiny`` (the smallest normal float32 or float64) keeps zeros out of ``sqrt``, which takes a
+    slow path on them on CPU (measured 30x per vector holding a zero); ``s`` then zeroes the noise
+    of ``n = 0`` (so those devices keep ``g`` exactly) and only flips the sign of a symmetric ``xi``
+    otherwise.
+    Seventeen passes, each parameter read once, into four scratch buffers of the block's size
+    (``buf``), no allocation; ``generator`` is None for a noiseless response.
     """
-    h, a, t, r = buf
-    zero, one = consts
-    h.copy_(n)  # n as a float; its sign is the direction
-    torch.abs(h, out=a)
-    torch.addcmul(zero, a, p["log_keep_mid"], value=0.5, out=t).addcmul_(h, p["log_keep_half"], value=0.5)  # y/2
+    h, s, t, r = buf
+    zero, one, tiny = consts
+    h.copy_(n)  # n as a float
+    torch.sign(h, out=s)  # the direction
+    torch.addcmul(p["log_keep_half"], s, p["log_keep_mid"], out=t)  # log_keep of the direction
+    torch.addcmul(zero, t, h, value=0.5, out=t)  # y / 2
     torch.exp(t, out=r)
     torch.addcmul(one, r, r, out=r)  # 1 + q^n
     t.tanh_()
-    s = h.sign_()
-    if noisy:
-        std = torch.addcmul(p["nvar_mid"], s, p["nvar_half"], out=a).mul_(t).sqrt_()
-    c = torch.addcmul(p["target_mid"], s, p["target_half"], out=h)
+    if generator is not None:
+        std = torch.addcmul(p["nvar_mid"], s, p["nvar_half"], out=h)
+        torch.addcmul(tiny, std, t, out=std).sqrt_().mul_(s)
+    c = torch.addcmul(p["target_mid"], s, p["target_half"], out=s)
     torch.sub(g, c, out=c).mul_(t)  # (g - c) t
-    if noisy:
+    if generator is not None:
         c.addcmul_(std, t.normal_(generator=generator))
     torch.addcmul(g, c, r, out=out)
     torch.clamp(out, p["g_min"], p["g_max"], out=out)
@@ -105,26 +123,27 @@ def saturating_pulse(g: Tensor, n: Tensor, params: dict[str, Tensor], generator:
                      noisy: bool) -> Tensor:
     """One Gaussian draw with the exact n-pulse mean and variance, clipped to [g_min, g_max].
 
-    Devices with ``n == 0`` get ``t = 0`` hence exactly ``g`` (clipped: a no-op within bounds).
-    A short chain of fused in-place ops over cache-sized blocks, reusing four scratch buffers:
-    ``randn`` and memory traffic dominate on CPU (see the performance notes); on CUDA one block
-    covers the array.
+    Devices with ``n == 0`` keep exactly ``g`` (clipped: a no-op within bounds). A short chain of
+    fused in-place ops over cache-sized blocks, reusing four scratch buffers: ``randn`` and memory
+    traffic dominate on CPU (see the performance notes); off the CPU one block covers the array.
     """
     out = torch.empty_like(g)
     numel = g.numel()
-    consts = (torch.zeros((), dtype=g.dtype, device=g.device), torch.ones((), dtype=g.dtype, device=g.device))
+    # The smallest normal float32/float64 (float16 rounds it to 0: there it would not be negligible).
+    tiny = min(torch.finfo(g.dtype).tiny, torch.finfo(torch.float32).tiny)
+    consts = tuple(torch.full((), v, dtype=g.dtype, device=g.device) for v in (0.0, 1.0, tiny))
     block = BLOCK * max(1, torch.get_num_threads())  # each thread's share of an op stays cache-sized
-    if g.is_cuda or numel <= block or any(v.shape != g.shape for v in params.values()):
+    gen = generator if noisy else None
+    if g.device.type != "cpu" or numel <= block or any(v.shape != g.shape for v in params.values()):
         buf = tuple(torch.empty(g.shape, dtype=g.dtype, device=g.device) for _ in range(4))
-        _pulse_block(g, n, params, generator, noisy, out, buf, consts)
+        _pulse_block(g, n, params, gen, out, buf, consts)
         return out
-    flat = {k: v.reshape(-1) for k, v in params.items()}
-    g_flat, n_flat, out_flat = g.reshape(-1), n.reshape(-1), out.view(-1)
+    # Blocks of devices (cache tiling), not single devices; every view is made once, up front.
+    split = {k: v.reshape(-1).split(block) for k, v in params.items()}
+    g_blocks, n_blocks, out_blocks = g.reshape(-1).split(block), n.reshape(-1).split(block), out.view(-1).split(block)
     full = tuple(torch.empty(block, dtype=g.dtype, device=g.device) for _ in range(4))
-    for start in range(0, numel, block):  # blocks of devices (cache tiling), not single devices
-        sl = slice(start, start + block)
-        m = min(block, numel - start)
+    for i, g_block in enumerate(g_blocks):
+        m = g_block.numel()
         buf = full if m == block else tuple(b[:m] for b in full)
-        _pulse_block(g_flat[sl], n_flat[sl], {k: v[sl] for k, v in flat.items()}, generator, noisy, out_flat[sl],
-                     buf, consts)
+        _pulse_block(g_block, n_blocks[i], {k: v[i] for k, v in split.items()}, gen, out_blocks[i], buf, consts)
     return out

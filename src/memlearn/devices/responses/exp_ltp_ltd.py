@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import Tensor
 
 from memlearn.devices.response import PulseResponse
 from memlearn.devices.responses._nonlinearity import NL_MAX, normalized_a_tensor
-from memlearn.devices.responses._saturating import saturating_moments, saturating_params, saturating_pulse
+from memlearn.devices.responses._saturating import saturating_affine, saturating_moments, saturating_params, saturating_pulse
 from memlearn.devices.variability import spread, spread_bounds
 from memlearn.devices.validation import check_bounds, check_count, check_range
 
@@ -38,6 +39,8 @@ class ExpLtpLtd(PulseResponse):
     ``sigmaCtoC``). Device-to-device: absolute Gaussian spread of the NL labels (NeuroSim's
     ``sigmaDtoD``), relative spread of G_min/G_max and of the step (the number of pulses N).
     """
+
+    affine: ClassVar[bool] = True
 
     g_min: float = 3.0769e-9
     """Minimum conductance (S, > 0)."""
@@ -96,6 +99,9 @@ class ExpLtpLtd(PulseResponse):
 
     def moments(self, g: Tensor, n: Tensor, params: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
         return saturating_moments(g, n, params)
+
+    def affine_moments(self, n: Tensor, params: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
+        return saturating_affine(n, params)
 
     def pulse_dense(self, g, n, params, generator):
         return saturating_pulse(g, n, params, generator, noisy=self.sigma_c2c > 0)

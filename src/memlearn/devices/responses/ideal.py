@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import Tensor
@@ -20,6 +21,8 @@ class Ideal(PulseResponse):
     of perfect symmetry: ``g_n = clip(g_0 + n * dg, g_min, g_max)``. With ``n_states`` large it is
     the float baseline.
     """
+
+    affine: ClassVar[bool] = True
 
     g_min: float = 1e-6
     """Minimum conductance (S)."""

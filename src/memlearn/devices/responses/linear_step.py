@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import Tensor
@@ -25,6 +26,8 @@ class LinearStep(PulseResponse):
     up/down imbalance, step d2d variation, bounds d2d variation) and aihwkit's ``LinearStepDevice``
     without its soft-bound term.
     """
+
+    affine: ClassVar[bool] = True
 
     g_min: float = 1e-6
     """Minimum conductance (S, > 0)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import Tensor
@@ -29,6 +30,8 @@ class PCMResponse(PulseResponse):
     precision; Boybat et al., Nat. Commun. 2018). The strong conductance drift of the amorphous
     phase is a separate effect (``Drift``), set in the PCM preset (Joshi et al., Nat. Commun. 2020).
     """
+
+    affine: ClassVar[bool] = True
 
     g_min: float = 0.1e-6
     """Conductance of the RESET (amorphous) state (S, > 0)."""

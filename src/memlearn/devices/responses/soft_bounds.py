@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import Tensor
 
 from memlearn.devices.response import PulseResponse
-from memlearn.devices.responses._saturating import (directional, saturating_moments, saturating_params,
-                                                     saturating_pulse)
+from memlearn.devices.responses._saturating import (directional, saturating_affine, saturating_moments,
+                                                     saturating_params, saturating_pulse)
 from memlearn.devices.variability import spread, spread_bounds
 from memlearn.devices.validation import check_bounds, check_count, check_range
 
@@ -25,6 +26,8 @@ class SoftBounds(PulseResponse):
     ``sigma_c2c (g_max - g_min)`` per pulse (NeuroSim's convention), composed in closed form
     (``memlearn.devices.responses._saturating``).
     """
+
+    affine: ClassVar[bool] = True
 
     g_min: float = 1e-6
     """Minimum conductance (S, > 0)."""
@@ -66,6 +69,9 @@ class SoftBounds(PulseResponse):
 
     def moments(self, g: Tensor, n: Tensor, params: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
         return saturating_moments(g, n, params)
+
+    def affine_moments(self, n: Tensor, params: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
+        return saturating_affine(n, params)
 
     def pulse_dense(self, g, n, params, generator):
         return saturating_pulse(g, n, params, generator, noisy=self.sigma_c2c > 0)
