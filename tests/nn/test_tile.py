@@ -271,6 +271,7 @@ def test_int8_forward_agrees_with_float32_below_an_adc_lsb(monkeypatch, sampling
     from memlearn.nn import tile as tile_module
 
     monkeypatch.setattr(tile_module, "fast_int8_matmul", lambda device, rows: device.type == "cpu")
+    monkeypatch.setattr(tile_module, "INT8_MIN_BATCH", 1)
     noise = ReadNoise(relative=0.05, absolute=0.01) if noisy else None
     cfg = TileConfig(device=Device(response=Ideal(), read_noise=noise), dac=DAC(bits=8),
                      adc=ADC(bits=None, output_range=12.0), noise_management="abs_max",
@@ -296,11 +297,28 @@ def test_int8_forward_agrees_with_float32_below_an_adc_lsb(monkeypatch, sampling
     assert float(err.max()) > 0  # the integer path did run
 
 
+def test_small_training_batches_keep_the_float_read(monkeypatch):
+    """The int8 digits cost passes over the weights once per write: a small batch (training, where
+    every step writes) keeps the float32 read; a large one builds the digits and reuses them."""
+    from memlearn.nn import tile as tile_module
+
+    monkeypatch.setattr(tile_module, "fast_int8_matmul", lambda device, rows: device.type == "cpu")
+    tile, _ = _tile(n_in=40, n_out=12, config=TileConfig(dac=DAC(bits=8), noise_management="abs_max"))
+    with torch.no_grad():
+        tile(torch.randn(tile_module.INT8_MIN_BATCH - 1, 40))
+        assert tile._read_statistics().int8 is None
+        tile(torch.randn(tile_module.INT8_MIN_BATCH, 40))
+        assert tile._read_statistics().int8 is not None
+        tile(torch.randn(2, 40))  # same weights: the digits are reused
+        assert tile._read_statistics().int8 is not None
+
+
 def test_int8_forward_ideal_dac_matches_matmul_within_dac_rounding(monkeypatch):
     """Noiseless, 8-bit DAC, no ADC: the int8 path equals the float matmul of the DAC-rounded inputs."""
     from memlearn.nn import tile as tile_module
 
     monkeypatch.setattr(tile_module, "fast_int8_matmul", lambda device, rows: device.type == "cpu")
+    monkeypatch.setattr(tile_module, "INT8_MIN_BATCH", 1)
     cfg = TileConfig(dac=DAC(bits=8), noise_management="abs_max", array_size=(16, 64))
     tile, w = _tile(n_in=40, n_out=12, config=cfg)
     x = torch.randn(5, 40, generator=torch.Generator().manual_seed(7))

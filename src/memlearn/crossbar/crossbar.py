@@ -10,6 +10,11 @@ from memlearn.devices.device import Device
 from memlearn.devices.state import FREE, DeviceState
 
 
+DENSE_WRITE_FRACTION = 0.3
+"""A single sparse write touching more than this fraction of the devices goes the dense way
+(``apply_pulses``): per device, a gather-compute-scatter costs about three dense passes."""
+
+
 class Crossbar(nn.Module):
     """A ``rows x cols`` array: rows are word lines (inputs), columns bit lines (outputs).
 
@@ -106,6 +111,10 @@ class Crossbar(nn.Module):
             raise ValueError(f"write lengths {lengths} do not add up to the {index.numel()} events")
         if n.is_floating_point() or n.dtype == torch.bool:
             raise TypeError(f"pulse counts must be an integer tensor, got {n.dtype}")
+        if len(lengths) == 1 and index.numel() > DENSE_WRITE_FRACTION * self.g.numel():
+            # One write to most of the array: the dense path's contiguous passes beat gathers.
+            dense = torch.zeros(self.g.numel(), dtype=n.dtype, device=n.device).index_copy_(0, index, n)
+            return self.apply_pulses(dense.view(self.g.shape), generator)
         state = self.state
         params = {k: v.reshape(-1).index_select(0, index) for k, v in state.params.items()}
         free = None

@@ -41,6 +41,10 @@ def _square(u: Tensor, dtype: torch.dtype) -> Tensor:
     return (u * u).to(dtype) if dtype != u.dtype else u * u
 
 
+INT8_MIN_BATCH = 64
+"""Smallest batch whose forward read builds the int8 weight digits (see ``forward_circuit``)."""
+
+
 class _TileMatmul(torch.autograd.Function):
     """Forward through the circuit; backward gives the transposed circuit MVM for the input
     gradient and records (x, d) on the tile as the pending update request."""
@@ -160,16 +164,24 @@ class AnalogTile(nn.Module):
         var = None
         if std is not None and self._sampler.per_vector:  # cached low-precision sigma^2 for (u^2) @ sigma^2
             var = std.square().to(variance_dtype(std.device)).contiguous()
-        int8 = int8_pm = None
-        if self._int8_forward(std is not None, g.device):
-            n = self.out_features
-            int8 = Int8Weights.split(mean[:, :n])[0]
-            if std is not None and self._sampler.method == "moment_matched":
-                int8_pm = Int8Weights.split(mean[:, :n] - std[:, :n], mean[:, :n] + std[:, :n])
         stats = ReadStatistics(mean=mean.contiguous(), std=None if std is None else std.contiguous(),
                                 row_conductance=g.sum(1), col_conductance=mapping.column_sums(g, self.out_features),
-                                var=var, int8=int8, int8_pm=int8_pm)
+                                var=var)
         self._cache = (key, stats)
+        return stats
+
+    def _with_int8(self, stats: ReadStatistics) -> ReadStatistics:
+        """``stats`` with the int8 weight digits of the integer-level forward read, built on first
+        use and kept with the statistics (until the next write or read-time change)."""
+        if stats.int8 is not None:
+            return stats
+        n = self.out_features
+        mean, std = stats.mean[:, :n], None if stats.std is None else stats.std[:, :n]
+        int8_pm = None
+        if std is not None and self._sampler.method == "moment_matched":
+            int8_pm = Int8Weights.split(mean - std, mean + std)
+        stats = dataclasses.replace(stats, int8=Int8Weights.split(mean)[0], int8_pm=int8_pm)
+        self._cache = (self._cache[0], stats)
         return stats
 
     def _int8_forward(self, noisy: bool, device: torch.device) -> bool:
@@ -224,6 +236,12 @@ class AnalogTile(nn.Module):
         c, part = self.config, self.partition
         lead, x2 = x.shape[:-1], x.reshape(-1, self.in_features)
         stats = self._read_statistics()
+        # The int8 digits cost a few passes over the weights, once per write: worth it for large
+        # batches and for repeated reads of unchanged weights (inference), not for a small
+        # training batch whose weights change at every step.
+        large = stats.int8 is not None or x2.shape[0] >= INT8_MIN_BATCH
+        if large and self._int8_forward(stats.std is not None, x2.device):
+            stats = self._with_int8(stats)
         if c.ir_drop is not None:
             from memlearn.nn._ir_drop_read import ir_drop_forward_partials
             g_read = self.array.conductances(self.read_time, self.generator)

@@ -152,8 +152,9 @@ def coincidence_events(sd: Tensor, sx: Tensor, per_sample: bool) -> tuple[Tensor
     # (writes, k_in, k_out), whole numbers; input-major, as the arrays store devices (rows = inputs).
     counts = torch.bmm(sx_a.transpose(1, 2), sd_a)
     hit = counts.ne(0)
-    w_index = (cols.unsqueeze(1) * n_in + rows.unsqueeze(2)).masked_select(hit)
-    return w_index, counts.masked_select(hit).to(torch.int32), hit.sum(dim=(1, 2)).tolist()
+    at = hit.view(-1).nonzero().squeeze(1)  # one compaction, then gathers (masked_select twice costs 2x)
+    w_index = (cols.unsqueeze(1) * n_in + rows.unsqueeze(2)).view(-1).index_select(0, at)
+    return w_index, counts.view(-1).index_select(0, at).to(torch.int32), hit.sum(dim=(1, 2)).tolist()
 
 
 def rounded_counts(x: Tensor, d: Tensor, lr: float, dw_min: float, max_pulses: int) -> Tensor:
