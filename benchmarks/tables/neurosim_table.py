@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from memlearn.crossbar.mapping import DifferentialMapping, ReferenceColumnMapping
 from memlearn.datasets import load_mnist
 from memlearn.devices.presets import get_preset
 from memlearn.experiments.training import build_mlp, evaluate, train_epoch
@@ -47,6 +48,13 @@ def main() -> None:
     # stay at chance after one epoch), while stochastic pulses keep them in expectation.
     parser.add_argument("--rule", choices=["deterministic", "stochastic"], default="stochastic")
     parser.add_argument("--n-test", type=int, default=10000)
+    # NeuroSim's analog synapse is one device per weight, w = -1 + 2 (G - Gmin) / (Gmax - Gmin)
+    # (MLP+NeuroSim V3.0): our reference-column mapping with w_max = 1 (--mapping reference). It
+    # reproduces PCMO's collapse but also collapses Ag:a-Si over 125 epochs (28% vs 72%), so the
+    # default stays the push-pull differential pair, whose 125-epoch table is closer overall (see
+    # docs/learning.md); which other detail of NeuroSim's training loop explains the rest is open.
+    parser.add_argument("--mapping", choices=["reference", "differential"], default="differential")
+    parser.add_argument("--tag", default="", help="suffix of the output files in bench-results/")
     args = parser.parse_args()
     torch.set_num_threads(1)
     data = load_mnist(crop=20, n_train=8000, n_test=args.n_test, seed=0)
@@ -57,7 +65,9 @@ def main() -> None:
             model = build_mlp(sizes, args.activation, None, seed=0, analog=False)
             opt = torch.optim.SGD(model.parameters(), lr=args.lr)
         else:
-            model = build_mlp(sizes, args.activation, TileConfig(device=get_preset(preset)), seed=0)
+            mapping = (ReferenceColumnMapping(w_max=1.0) if args.mapping == "reference"
+                       else DifferentialMapping(w_max=1.0))
+            model = build_mlp(sizes, args.activation, TileConfig(device=get_preset(preset), mapping=mapping), seed=0)
             rule = DeterministicPulse() if args.rule == "deterministic" else StochasticPulse()
             opt = AnalogSGD(model, lr=args.lr, rule=rule)
         order = torch.Generator().manual_seed(0)
@@ -72,7 +82,8 @@ def main() -> None:
     for preset in PUBLISHED:
         rows[preset] = run(preset)
     setting = (f"400-100-10 {args.activation} MLP, MNIST 20x20 crop, 8,000 train / {len(data.y_test)} test images, "
-               f"{args.epochs} epochs (NeuroSim: 125), batch {args.batch_size}, lr {args.lr}, {args.rule} pulses")
+               f"{args.epochs} epochs (NeuroSim: 125), batch {args.batch_size}, lr {args.lr}, {args.rule} pulses, "
+               f"{args.mapping} mapping")
     lines = [f"### NeuroSim V3.0 Table II, reproduced: {setting}", "",
              "| device | NeuroSim (published) | memlearn | difference (pp) |", "|---|---|---|---|",
              f"| software | {SOFTWARE} | {100 * rows['software']['accuracy']:.1f} | - |"]
@@ -85,8 +96,8 @@ def main() -> None:
     table = "\n".join(lines) + "\n"
     out = ROOT / "bench-results"
     out.mkdir(exist_ok=True)
-    (out / "neurosim_table.md").write_text(table)
-    (out / "neurosim_table.json").write_text(json.dumps({"setting": setting, "rows": rows, "published": PUBLISHED}, indent=1))
+    (out / f"neurosim_table{args.tag}.md").write_text(table)
+    (out / f"neurosim_table{args.tag}.json").write_text(json.dumps({"setting": setting, "rows": rows, "published": PUBLISHED}, indent=1))
     print(table)
 
 
