@@ -144,3 +144,18 @@ def test_closed_form_affine_maps_equal_the_generic_two_point_form(response):
     scale = float(params["g_max"].max())
     for f, g, unit in zip(fast, generic, (1.0, scale, scale**2)):
         assert torch.allclose(f, g, rtol=1e-4, atol=1e-6 * unit)
+
+
+def test_bad_weight_events_name_the_problem():
+    from memlearn.nn.tile import AnalogTile, TileConfig
+
+    tile = AnalogTile(3, 2, TileConfig(device=Device(response=SoftBounds())), seed=0)
+    one = torch.tensor([1], dtype=torch.int32)
+    with pytest.raises(TypeError, match="weight indices"):
+        tile.apply_weight_pulse_events(torch.tensor([1.0]), one, [1])
+    with pytest.raises(ValueError, match=r"weight indices must lie in \[0, 6\)"):
+        tile.apply_weight_pulse_events(torch.tensor([6]), one, [1])
+    with pytest.raises(TypeError, match="integer"):
+        tile.apply_weight_pulse_events(torch.tensor([1]), torch.tensor([1.0]), [1])
+    with pytest.raises(ValueError, match="add up"):
+        tile.apply_weight_pulse_events(torch.tensor([1]), one, [2])

@@ -345,6 +345,10 @@ class AnalogTile(nn.Module):
         ``w_index`` (flat into (out, in), distinct within a write) of its ``lengths[k]`` events by
         the signed counts ``n``; same physics as one :meth:`apply_weight_pulses` per write, at a
         cost that grows with the pulsed weights only. Returns the pulses applied."""
+        if w_index.dtype not in (torch.int64, torch.int32) or w_index.ndim != 1:
+            raise TypeError(f"{self.name}: weight indices must be a 1-D int64 tensor, got {w_index.dtype} "
+                            f"of shape {tuple(w_index.shape)}")
+        w_index = w_index.long()
         if w_index.numel() and not (0 <= int(w_index.min()) and int(w_index.max()) < self.out_features * self.in_features):
             raise ValueError(f"weight indices must lie in [0, {self.out_features * self.in_features})")
         index, counts, k = self.config.mapping.device_events(w_index, n, self.out_features, self.in_features)
