@@ -52,7 +52,8 @@ class PulseResponse(ABC):
         ``g_max`` (exact for an affine map; in difference form so that ``a = 0`` stays exact for a
         constant step)."""
         if not self.affine:
-            raise NotImplementedError(f"{type(self).__name__} is not affine in g")
+            raise TypeError(f"{type(self).__name__} does not declare an affine n-pulse map (affine = False); "
+                            f"use pulse_dense")
         g0, g1 = params["g_min"], params["g_max"]
         m0, var = self.moments(g0, n, params)
         m1, _ = self.moments(g1, n, params)
