@@ -159,3 +159,17 @@ def test_bad_weight_events_name_the_problem():
         tile.apply_weight_pulse_events(torch.tensor([1]), torch.tensor([1.0]), [1])
     with pytest.raises(ValueError, match="add up"):
         tile.apply_weight_pulse_events(torch.tensor([1]), one, [2])
+
+
+def test_empty_sequences_and_batches_write_nothing():
+    from memlearn.periphery.pulse_coding import stochastic_counts
+
+    xbar = Crossbar(ROWS, COLS, Device(response=SoftBounds()), torch.Generator().manual_seed(0))
+    before = xbar.g.clone()
+    empty, none = torch.zeros(0, dtype=torch.long), torch.zeros(0, dtype=torch.int32)
+    for lengths in ([], [0, 0]):
+        assert int(xbar.apply_pulse_sequence(empty, none, lengths, torch.Generator())) == 0
+    assert torch.equal(xbar.g, before) and int(xbar.pulse_counter.n_steps) == 0
+    gen = torch.Generator().manual_seed(0)
+    assert stochastic_counts(torch.zeros(0, 5), torch.zeros(0, 3), 0.1, 0.01, 31, gen, per_sample=True).shape == (0, 3, 5)
+    assert not stochastic_counts(torch.zeros(0, 5), torch.zeros(0, 3), 0.1, 0.01, 31, gen).any()

@@ -157,21 +157,18 @@ class PulseCounter(nn.Module):
         """Count one write: ``n_abs`` (rows, cols) pulse counts applied to conductances ``g``.
 
         Returns the number of pulses in this write (a scalar tensor)."""
-        total = n_abs.sum()  # integer sums come out as int64
-        self.n_pulses.add_(total)
-        self.n_steps.add_(n_abs.max() if n_abs.numel() else 0)
-        # A torch reduction, not a BLAS dot: bit-identical across processes (see nn/tile.py).
-        self.pulse_conductance.add_(torch.mul(n_abs, g).sum())
-        return total
+        steps = n_abs.max() if n_abs.numel() else torch.zeros((), dtype=n_abs.dtype, device=n_abs.device)
+        return self.record_sequence(n_abs, g, steps)
 
     @torch.no_grad()
     def record_sequence(self, n_abs: Tensor, g: Tensor, steps: Tensor) -> Tensor:
         """Count consecutive sparse writes: ``n_abs`` (events,) pulse counts applied to devices of
         conductance ``g`` (events,) just before their write, ``steps`` the sum over writes of their
         largest count. Returns the number of pulses (a scalar tensor)."""
-        total = n_abs.sum()
+        total = n_abs.sum()  # integer sums come out as int64
         self.n_pulses.add_(total)
         self.n_steps.add_(steps)
+        # A torch reduction, not a BLAS dot: bit-identical across processes (see nn/tile.py).
         self.pulse_conductance.add_(torch.mul(n_abs, g).sum())
         return total
 

@@ -7,12 +7,8 @@ from torch import Tensor, nn
 
 from memlearn.crossbar.cost import CostConfig, PulseCounter
 from memlearn.devices.device import Device
+from memlearn.devices.response import SPARSE_FRACTION
 from memlearn.devices.state import FREE, DeviceState
-
-
-DENSE_WRITE_FRACTION = 0.3
-"""A single sparse write touching more than this fraction of the devices goes the dense way
-(``apply_pulses``): per device, a gather-compute-scatter costs about three dense passes."""
 
 
 class Crossbar(nn.Module):
@@ -86,9 +82,7 @@ class Crossbar(nn.Module):
         total = self.pulse_counter.record(n_abs, self.g)
         self.g.copy_(self.device_model.pulse(self.g, n, state, generator))
         self.n_writes.add_(n_abs)
-        new_state = self.device_model.wear(state, self.n_writes)
-        if new_state is not state:
-            self._set_state(new_state)
+        self._wear(state)
         return total
 
     @torch.no_grad()
@@ -111,8 +105,9 @@ class Crossbar(nn.Module):
             raise ValueError(f"write lengths {lengths} do not add up to the {index.numel()} events")
         if n.is_floating_point() or n.dtype == torch.bool:
             raise TypeError(f"pulse counts must be an integer tensor, got {n.dtype}")
-        if len(lengths) == 1 and index.numel() > DENSE_WRITE_FRACTION * self.g.numel():
-            # One write to most of the array: the dense path's contiguous passes beat gathers.
+        if len(lengths) == 1 and index.numel() >= SPARSE_FRACTION * self.g.numel():
+            # One write to a large part of the array: contiguous passes beat gathers (the same
+            # crossover at which ``PulseResponse.pulse`` turns a dense write sparse).
             dense = torch.zeros(self.g.numel(), dtype=n.dtype, device=n.device).index_copy_(0, index, n)
             return self.apply_pulses(dense.view(self.g.shape), generator)
         state = self.state
@@ -127,15 +122,19 @@ class Crossbar(nn.Module):
         n_abs = n.abs()
         # Each write lasts as many pulse slots as its largest count.
         write = torch.repeat_interleave(torch.arange(len(lengths), device=n.device),
-                                        torch.tensor(lengths, device=n.device), output_size=n.numel())
+                                        torch.tensor(lengths, dtype=torch.long, device=n.device), output_size=n.numel())
         steps = torch.zeros(len(lengths), dtype=n_abs.dtype, device=n.device).scatter_reduce_(
             0, write, n_abs, "amax").sum()
         total = self.pulse_counter.record_sequence(n_abs, g_before, steps)
         self.n_writes.view(-1).index_add_(0, index, n_abs.to(self.n_writes.dtype))
+        self._wear(state)
+        return total
+
+    def _wear(self, state: DeviceState) -> None:
+        """Devices past their endurance budget become stuck (``Device.wear``)."""
         new_state = self.device_model.wear(state, self.n_writes)
         if new_state is not state:
             self._set_state(new_state)
-        return total
 
     def _affine_writes(self, index: Tensor, n: Tensor, lengths: list[int], params: dict[str, Tensor],
                        free: Tensor | None, generator: torch.Generator) -> Tensor:
@@ -163,14 +162,15 @@ class Crossbar(nn.Module):
         flat = self.g.view(-1)
         g_before = torch.empty(index.shape, dtype=flat.dtype, device=flat.device)
         names = tuple(params)
+        free_parts = free.split(lengths) if free is not None else [None] * len(lengths)
         columns = [t.split(lengths) for t in (index, n, g_before, *(params[k] for k in names))]
-        for k in range(len(lengths)):
+        for k, free_k in enumerate(free_parts):
             idx, n_k, before, *values = (c[k] for c in columns)
             g = flat.index_select(0, idx)
             before.copy_(g)
             new = response.pulse_dense(g, n_k, dict(zip(names, values)), generator)
-            if free is not None:
-                new = torch.where(free.split(lengths)[k], new, g)
+            if free_k is not None:
+                new = torch.where(free_k, new, g)
             flat.index_copy_(0, idx, new)
         return g_before
 

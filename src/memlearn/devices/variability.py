@@ -31,3 +31,13 @@ def spread_bounds(g_min: float, g_max: float, relative_std: float, shape, genera
     lo = spread(g_min, relative_std, shape, generator, device, dtype, minimum=0.0)
     hi = torch.maximum(spread(g_max, relative_std, shape, generator, device, dtype), lo * 1.001 + 1e-15)
     return lo, hi
+
+
+def spread_asymmetry(asymmetry: float, absolute_std: float, shape, generator: torch.Generator,
+                     device=None, dtype: torch.dtype = torch.float32) -> Tensor:
+    """Per-device up/down imbalance ``a + absolute_std * xi`` (an absolute spread, like aihwkit's
+    ``up_down_dtod``), clipped to [-0.99, 0.99] so that both directions keep a positive step."""
+    out = torch.full(tuple(shape), float(asymmetry), device=device, dtype=dtype)
+    if absolute_std > 0:
+        out = out + absolute_std * torch.randn(tuple(shape), generator=generator, device=device, dtype=dtype)
+    return out.clamp(-0.99, 0.99)

@@ -99,7 +99,7 @@ def stochastic_counts(x: Tensor, d: Tensor, lr: float, dw_min: float, bl: int, g
     Each sample's ``x`` and ``d`` become bit streams of length BL with ``p_x = c_x |x|`` and
     ``p_d = c_d |d|`` (:func:`management_scales`); device ``(j, i)`` receives one pulse of sign
     ``-sign(d_j x_i)`` per coincidence, so ``E[n_ji] dw_min = -lr d_j x_i`` while no probability
-    saturates. All coincidences come from one matrix product of the signed bit streams.
+    saturates. The counts are the dense view of :func:`coincidence_events` (what the rule writes).
 
     Args:
         x: (batch, in); d: (batch, out); lr: learning rate; dw_min: weight change of one pulse.
@@ -113,10 +113,15 @@ def stochastic_counts(x: Tensor, d: Tensor, lr: float, dw_min: float, bl: int, g
     """
     sd, sx = signed_streams(x, d, lr, dw_min, bl, generator, update_management=update_management,
                             bl_management=bl_management)
-    if per_sample:
-        return torch.bmm(sd.transpose(1, 2), sx).to(torch.int32)
-    batch, length = sx.shape[0], sx.shape[1]
-    return (sd.reshape(batch * length, -1).T @ sx.reshape(batch * length, -1)).to(torch.int32)
+    # The dense view of the events the rule writes: one counting path for both.
+    w_index, n, lengths = coincidence_events(sd, sx, per_sample)
+    n_weights = d.shape[1] * x.shape[1]
+    write = torch.repeat_interleave(torch.arange(len(lengths), device=n.device),
+                                    torch.tensor(lengths, dtype=torch.long, device=n.device), output_size=n.numel())
+    dense = torch.zeros(len(lengths) * n_weights, dtype=torch.int32, device=n.device)
+    dense.index_copy_(0, write * n_weights + w_index, n)
+    shape = (d.shape[1], x.shape[1])
+    return dense.view(len(lengths), *shape) if per_sample else dense.view(shape)
 
 
 def coincidence_events(sd: Tensor, sx: Tensor, per_sample: bool) -> tuple[Tensor, Tensor, list[int]]:
@@ -140,7 +145,8 @@ def coincidence_events(sd: Tensor, sx: Tensor, per_sample: bool) -> tuple[Tensor
     if not per_sample:
         sd, sx = sd.reshape(1, batch * length, n_out), sx.reshape(1, batch * length, n_in)
     active_x, active_d = sx.ne(0).any(dim=1), sd.ne(0).any(dim=1)
-    k_in, k_out = int(active_x.sum(dim=1).max()), int(active_d.sum(dim=1).max())
+    k_in = int(active_x.sum(dim=1).max()) if sd.shape[0] else 0
+    k_out = int(active_d.sum(dim=1).max()) if sd.shape[0] else 0
     if k_in == 0 or k_out == 0:
         empty = torch.zeros(0, dtype=torch.int64, device=sd.device)
         return empty, empty.to(torch.int32), [0] * sd.shape[0]

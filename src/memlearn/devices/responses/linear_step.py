@@ -10,7 +10,7 @@ from torch import Tensor
 
 from memlearn.devices.response import PulseResponse
 from memlearn.devices.validation import check_bounds, check_count, check_range
-from memlearn.devices.variability import spread, spread_bounds
+from memlearn.devices.variability import spread, spread_asymmetry, spread_bounds
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,10 +58,7 @@ class LinearStep(PulseResponse):
         g_min, g_max = spread_bounds(self.g_min, self.g_max, self.d2d_bounds, shape, generator, device, dtype)
         span = g_max - g_min
         dg = spread(1.0 / self.states, self.d2d_step, shape, generator, device, dtype, minimum=1e-9) * span
-        asym = torch.full(tuple(shape), float(self.asymmetry), device=device, dtype=dtype)
-        if self.d2d_asymmetry > 0:
-            asym = asym + self.d2d_asymmetry * torch.randn(tuple(shape), generator=generator, device=device, dtype=dtype)
-        asym = asym.clamp(-0.99, 0.99)
+        asym = spread_asymmetry(self.asymmetry, self.d2d_asymmetry, shape, generator, device, dtype)
         # Stored as mid/half (``step = dg + sign(n) dg a``): a fused select, see ``_saturating``.
         return {"g_min": g_min, "g_max": g_max, "step_mid": dg, "step_half": dg * asym,
                 "sigma": self.sigma_c2c * span}

@@ -11,7 +11,7 @@ from torch import Tensor
 from memlearn.devices.response import PulseResponse
 from memlearn.devices.responses._saturating import (directional, saturating_affine, saturating_moments,
                                                      saturating_params, saturating_pulse)
-from memlearn.devices.variability import spread, spread_bounds
+from memlearn.devices.variability import spread, spread_asymmetry, spread_bounds
 from memlearn.devices.validation import check_bounds, check_count, check_range
 
 
@@ -58,10 +58,7 @@ class SoftBounds(PulseResponse):
     def sample(self, shape, generator, device=None, dtype=torch.float32) -> dict[str, Tensor]:
         g_min, g_max = spread_bounds(self.g_min, self.g_max, self.d2d_bounds, shape, generator, device, dtype)
         alpha = spread(1.0 / self.n_pulses, self.d2d_step, shape, generator, device, dtype, minimum=1e-7).clamp_max(0.5)
-        asym = torch.full(tuple(shape), float(self.asymmetry), device=device, dtype=dtype)
-        if self.d2d_asymmetry > 0:
-            asym = asym + self.d2d_asymmetry * torch.randn(tuple(shape), generator=generator, device=device, dtype=dtype)
-        asym = asym.clamp(-0.99, 0.99)
+        asym = spread_asymmetry(self.asymmetry, self.d2d_asymmetry, shape, generator, device, dtype)
         a_up = (alpha * (1 + asym)).clamp(1e-7, 0.999)
         a_down = (alpha * (1 - asym)).clamp(1e-7, 0.999)
         return saturating_params(g_min, g_max, g_max.clone(), g_min.clone(), torch.log1p(-a_up),
