@@ -8,6 +8,7 @@ figures of :class:`CostConfig`. Counters are buffers, so they travel with ``stat
 from __future__ import annotations
 
 import dataclasses
+import operator
 from dataclasses import dataclass
 
 import torch
@@ -94,18 +95,67 @@ class TileCost:
         return dataclasses.asdict(self)
 
 
+_MVM_COUNTS = ("n_mvm", "n_dac", "n_adc")
+_MVM_TOTALS = ("energy_dac", "energy_adc", "energy_array", "latency_mvm")
+_MVM_NAMES = _MVM_COUNTS + _MVM_TOTALS
+_ENERGY_ARRAY = _MVM_NAMES.index("energy_array")
+"""Index of ``energy_array`` in ``MvmCounter._views``."""
+_MAX_INCREMENTS = 512
+"""Most per-pass increments an :class:`MvmCounter` keeps (one per distinct pass shape)."""
+
+
 class MvmCounter(nn.Module):
-    """Counts a tile's MVMs and conversions and accumulates their energy and latency."""
+    """Counts a tile's MVMs and conversions and accumulates their energy and latency.
+
+    Every counter is a buffer of its own (``state_dict``, ``.to()``), held as a view of one of two
+    small tensors (counts, totals): a pass then costs two in-place additions of cached
+    increments instead of one tiny operation per counter. The views are rebuilt whenever the
+    buffers were replaced (``.to()``, assignment)."""
 
     def __init__(self, config: CostConfig, device: torch.device | str | None = None) -> None:
         super().__init__()
         self.config = config
-        for name in ("n_mvm", "n_dac", "n_adc"):
-            self.register_buffer(name, torch.zeros((), dtype=torch.int64, device=device))
-        for name in ("energy_dac", "energy_adc", "energy_array", "latency_mvm"):
-            self.register_buffer(name, torch.zeros((), dtype=torch.float64, device=device))
+        self._pack(torch.zeros(len(_MVM_COUNTS), dtype=torch.int64, device=device),
+                   torch.zeros(len(_MVM_TOTALS), dtype=torch.float64, device=device))
 
-    @torch.no_grad()
+    def _pack(self, counts: Tensor, totals: Tensor) -> None:
+        """Register the counters as views of ``counts`` and ``totals``."""
+        for i, name in enumerate(_MVM_COUNTS):
+            self.register_buffer(name, counts[i])
+        for i, name in enumerate(_MVM_TOTALS):
+            self.register_buffer(name, totals[i])
+        self._counts, self._totals = counts, totals
+        self._views = tuple(self._buffers[name] for name in _MVM_NAMES)
+        self._increments: dict[tuple, tuple[Tensor, Tensor, Tensor]] = {}
+        self._increments_config = self.config
+
+    def _packed(self) -> tuple[Tensor, Tensor]:
+        """``(counts, totals)``, re-packed from the buffers if any of them was replaced."""
+        buffers = self._buffers
+        if any(map(operator.is_not, map(buffers.__getitem__, _MVM_NAMES), self._views)):
+            self._pack(torch.stack([buffers[name] for name in _MVM_COUNTS]),
+                       torch.stack([buffers[name] for name in _MVM_TOTALS]))
+        return self._counts, self._totals
+
+    def _increment(self, key: tuple, counts: Tensor, totals: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """What one pass adds to ``counts`` and ``totals`` (the array energy apart) and ``t_read``
+        as a 0-d tensor (a Python number costs torch a conversion per operation), cached."""
+        if self._increments_config is not self.config or len(self._increments) >= _MAX_INCREMENTS:
+            self._increments, self._increments_config = {}, self.config
+        inc = self._increments.get(key)
+        if inc is None:
+            n_vectors, n_inputs, n_outputs, n_arrays_per_output, dac_bits, adc_bits, columns_per_array = key
+            c = self.config
+            n_dac, n_adc = n_vectors * n_inputs, n_vectors * n_outputs * n_arrays_per_output
+            per_vector = c.t_read + -(-columns_per_array // c.adc_per_array) / c.adc_rate
+            # the same float products the counters would add one by one; 0.0 keeps energy_array
+            inc = self._increments[key] = (
+                torch.tensor([n_vectors, n_dac, n_adc], dtype=counts.dtype, device=counts.device),
+                torch.tensor([n_dac * c.dac_conversion_energy(dac_bits), n_adc * c.adc_conversion_energy(adc_bits),
+                              0.0, n_vectors * per_vector], dtype=totals.dtype, device=totals.device),
+                torch.tensor(c.t_read, dtype=totals.dtype))
+        return inc
+
     def record(self, *, n_vectors: int, n_inputs: int, n_outputs: int, n_arrays_per_output: int,
                dac_bits: int | None, adc_bits: int | None, columns_per_array: int, power: Tensor) -> None:
         """Count one pass of ``n_vectors`` vectors.
@@ -117,16 +167,14 @@ class MvmCounter(nn.Module):
             columns_per_array: bit lines an array's ADCs serve (sets the conversion time).
             power: ``sum_b sum_ij v_bi^2 G_ij`` over the pass (W): ohmic read power.
         """
-        c = self.config
-        n_dac, n_adc = n_vectors * n_inputs, n_vectors * n_outputs * n_arrays_per_output
-        self.n_mvm.add_(n_vectors)
-        self.n_dac.add_(n_dac)
-        self.n_adc.add_(n_adc)
-        self.energy_dac.add_(n_dac * c.dac_conversion_energy(dac_bits))
-        self.energy_adc.add_(n_adc * c.adc_conversion_energy(adc_bits))
-        self.energy_array.add_(power.detach().to(self.energy_array.dtype) * c.t_read)
-        per_vector = c.t_read + -(-columns_per_array // c.adc_per_array) / c.adc_rate
-        self.latency_mvm.add_(n_vectors * per_vector)
+        # no autograd context needed: every operand is a buffer, a cached constant or detached
+        counts, totals = self._packed()
+        key = (n_vectors, n_inputs, n_outputs, n_arrays_per_output, dac_bits, adc_bits, columns_per_array)
+        inc_counts, inc_totals, t_read = self._increment(key, counts, totals)
+        counts.add_(inc_counts)
+        totals.add_(inc_totals)
+        # energy in the counters' dtype: power converted exactly, then one rounding of the product
+        self._views[_ENERGY_ARRAY].add_(torch.mul(power.detach() if power.requires_grad else power, t_read))
 
     def report(self) -> TileCost:
         e = [float(getattr(self, n)) for n in ("energy_dac", "energy_adc", "energy_array")]
@@ -171,6 +219,15 @@ class PulseCounter(nn.Module):
         # A torch reduction, not a BLAS dot: bit-identical across processes (see nn/tile.py).
         self.pulse_conductance.add_(torch.mul(n_abs, g).sum())
         return total
+
+    @torch.no_grad()
+    def record_totals(self, n_pulses: int, n_steps: int, pulse_conductance: float) -> Tensor:
+        """Count consecutive writes already summed (pulses, write rounds, sum over pulses of the
+        conductance before its write); returns the pulses as a scalar tensor."""
+        self.n_pulses.add_(int(n_pulses))
+        self.n_steps.add_(int(n_steps))
+        self.pulse_conductance.add_(float(pulse_conductance))
+        return torch.tensor(int(n_pulses), dtype=torch.int64, device=self.n_pulses.device)
 
     def report(self) -> TileCost:
         c = self.config

@@ -44,9 +44,10 @@ class Mapping(ABC):
         """Conductance difference (S) that represents a normalised weight of 1."""
 
     @abstractmethod
-    def normalised(self, g: Tensor, g_min: float, g_max: float, out_features: int) -> Tensor:
+    def normalised(self, g: Tensor, g_min: float, g_max: float, out_features: int, out: Tensor | None = None) -> Tensor:
         """Normalised weights (in, out) from array conductances (in, n_columns); linear in ``g``
-        (``g_min``, ``g_max``: the device's nominal bounds, S)."""
+        (``g_min``, ``g_max``: the device's nominal bounds, S). ``out``: optional (in, out) result
+        buffer (a reused one spares a large allocation per rebuild)."""
 
     @abstractmethod
     def normalised_std(self, std: Tensor, g_range: float, out_features: int) -> Tensor:
@@ -134,8 +135,8 @@ class DifferentialMapping(Mapping):
     def conductance_per_weight(self, g_range: float) -> float:
         return g_range
 
-    def normalised(self, g: Tensor, g_min: float, g_max: float, out_features: int) -> Tensor:
-        return (g[:, :out_features] - g[:, out_features:]) / (g_max - g_min)
+    def normalised(self, g: Tensor, g_min: float, g_max: float, out_features: int, out: Tensor | None = None) -> Tensor:
+        return torch.sub(g[:, :out_features], g[:, out_features:], out=out).div_(g_max - g_min)
 
     def to_weights(self, g: Tensor, g_range: float, out_features: int) -> Tensor:
         """Weights (out, in) at the fixed scale ``w_max``, from array conductances (in, 2*out)."""
@@ -211,8 +212,8 @@ class ReferenceColumnMapping(Mapping):
     def conductance_per_weight(self, g_range: float) -> float:
         return 0.5 * g_range
 
-    def normalised(self, g: Tensor, g_min: float, g_max: float, out_features: int) -> Tensor:
-        return (g - 0.5 * (g_min + g_max)) / (0.5 * (g_max - g_min))
+    def normalised(self, g: Tensor, g_min: float, g_max: float, out_features: int, out: Tensor | None = None) -> Tensor:
+        return torch.sub(g, 0.5 * (g_min + g_max), out=out).div_(0.5 * (g_max - g_min))
 
     def normalised_std(self, std: Tensor, g_range: float, out_features: int) -> Tensor:
         return std / (0.5 * g_range)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import torch
 from torch import Tensor
@@ -82,23 +83,23 @@ class TilePartition:
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name}={getattr(self, name)!r} must be >= 1")
 
-    @property
+    @cached_property  # read several times per MVM; the partition never changes
     def n_row_chunks(self) -> int:
         return math.ceil(self.in_features / self.array_rows)
 
-    @property
+    @cached_property
     def n_col_blocks(self) -> int:
         return math.ceil(self.out_features / self.outputs_per_array)
 
-    @property
+    @cached_property
     def n_arrays(self) -> int:
         return self.n_row_chunks * self.n_col_blocks
 
-    @property
+    @cached_property
     def padded_in(self) -> int:
         return self.n_row_chunks * self.array_rows if self.n_row_chunks > 1 else self.in_features
 
-    @property
+    @cached_property
     def padded_out(self) -> int:
         return self.n_col_blocks * self.outputs_per_array if self.n_col_blocks > 1 else self.out_features
 

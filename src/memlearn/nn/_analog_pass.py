@@ -1,10 +1,14 @@
 """One analog MVM through the periphery: scale -> DAC -> arrays -> output noise -> ADC -> sum.
 
 Shared by the forward (word lines driven, bit lines sensed) and backward (the transpose) reads.
+A read of a small batch is a few dozen tiny tensor operations, so everything that depends on
+the configuration only is worked out once (:class:`Periphery`) and every pass runs only the
+operations its result needs.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import torch
@@ -12,14 +16,41 @@ from torch import Tensor
 
 from memlearn.periphery.adc import ADC
 from memlearn.periphery.dac import DAC
-from memlearn.periphery.management import BoundManagement, input_scale
+from memlearn.periphery.management import BoundManagement, input_scale, operand
 
 Partials = Callable[[Tensor, float], Tensor]
 """``partials(k, q)``: per-array partial outputs (n_arrays, batch, n_out), normalised, of the
 DAC levels ``k * q`` (``k``: (batch, n_in), whole numbers with ``|k| <= 2**(bits-1) - 1`` when the
-DAC rounds and clips; ``q``: a float); linear in ``k * q`` and returning a fresh tensor."""
+DAC rounds and clips; ``q``: a float); linear in ``k * q`` and returning a fresh tensor. A single
+array may return its outputs as (batch, n_out)."""
 Record = Callable[[Tensor, float], None]
 """Called with ``k, step`` of every pass: the DAC levels are ``k * step`` (cost counters)."""
+
+
+class Periphery:
+    """The converters and input scaling of one read direction, with the constants of every pass.
+
+    Args:
+        dac, adc: the converters (``None`` = ideal).
+        noise_management: ``"abs_max"`` or ``"none"`` (:func:`input_scale`).
+        bound_management: repeat saturated vectors (only with an ADC, the only thing that saturates).
+        output_noise: std of the normalised output noise per array and column.
+    """
+
+    def __init__(self, dac: DAC | None, adc: ADC | None, noise_management: str,
+                 bound_management: BoundManagement | None, output_noise: float) -> None:
+        self.dac, self.adc, self.noise_management = dac, adc, noise_management
+        self.bound_management = bound_management if adc is not None else None
+        self.output_noise = float(output_noise)
+        self.step = adc.step if adc is not None else 1.0
+        """ADC step in normalised output; partial outputs are computed in its units."""
+        self.top = adc.output_range / self.step if adc is not None else math.inf
+        """ADC full scale in units of ``step``."""
+        self.scaled = not (dac is None and noise_management == "none" and self.bound_management is None)
+        """Whether inputs are divided by a per-vector ``alpha`` (without: exactly the float product)."""
+        self.input_range = dac.input_range if dac is not None else 1.0
+        self.abs_max = noise_management == "abs_max"
+        """``alpha = max |x|``: a non-finite input shows in ``alpha`` (see ``check_finite``)."""
 
 
 def _levels(x: Tensor, alpha: Tensor | None, dac: DAC | None, gain: float, out: Tensor | None) -> tuple[Tensor, float]:
@@ -34,26 +65,59 @@ def _levels(x: Tensor, alpha: Tensor | None, dac: DAC | None, gain: float, out: 
     return k, gain * q
 
 
-def _pass(k: Tensor, q: float, partials: Partials, adc: ADC | None, noise: float, generator: torch.Generator,
+def _saturated(p: Tensor, top: float) -> Tensor | None:
+    """Per vector (batch,), whether any of its partial outputs ``p`` reaches the ADC's full scale
+    ``top``; None when none does (the common case, found with one reduction and no mask)."""
+    top_t = operand(top, p.dtype)  # compared in the outputs' dtype, as the ADC clips them
+    if p.numel() == 0:
+        return None
+    lo, hi = torch.aminmax(p)
+    if float(hi) < float(top_t) and float(lo) > -float(top_t):
+        return None
+    return p.abs().amax(dim=-1 if p.dim() == 2 else (0, 2)) >= top_t
+
+
+def _pass(k: Tensor, q: float, partials: Partials, periphery: Periphery, generator: torch.Generator,
           track_saturation: bool) -> tuple[Tensor, Tensor | None]:
     """Sum over arrays of the digitised partial outputs, in ADC codes, for DAC levels ``k * q``
     already multiplied by ``1/step`` (folded into the small input instead of the large partial
-    outputs)."""
-    step = adc.step if adc is not None else 1.0
+    outputs); with ``track_saturation`` also which vectors saturated (:func:`_saturated`). The
+    sum is this call's own tensor (callers scale it in place)."""
     p = partials(k, q)
-    if noise > 0:
-        p.add_(torch.randn(p.shape, generator=generator, device=p.device, dtype=p.dtype), alpha=noise / step)
+    if periphery.output_noise > 0:
+        p.add_(torch.randn(p.shape, generator=generator, device=p.device, dtype=p.dtype),
+               alpha=periphery.output_noise / periphery.step)
+    adc = periphery.adc
     if adc is None:
-        return (p[0] if p.shape[0] == 1 else p.sum(dim=0)), None
-    saturated = None
-    if track_saturation:
-        saturated = (p.abs() >= adc.output_range / step).any(dim=2).any(dim=0)
-    return adc.convert_codes_sum_(p), saturated
+        return (p if p.dim() == 2 else p[0] if p.shape[0] == 1 else p.sum(dim=0)), None
+    saturated = _saturated(p, periphery.top) if track_saturation else None
+    return (adc.convert_codes_(p) if p.dim() == 2 else adc.convert_codes_sum_(p)), saturated
 
 
-def analog_mvm(x: Tensor, *, dac: DAC | None, adc: ADC | None, noise_management: str,
-               bound_management: BoundManagement | None, output_noise: float, partials: Partials,
-               generator: torch.Generator, record: Record, scratch: Tensor | None = None) -> Tensor:
+def _repeat_saturated(y: Tensor, saturated: Tensor, x: Tensor, alpha: Tensor, periphery: Periphery,
+                      partials: Partials, generator: torch.Generator, record: Record) -> None:
+    """Bound management, in place on ``y`` and ``alpha``: the ``saturated`` vectors are sent again
+    with ``alpha`` multiplied by ``shrink`` until none saturates or the repeat budget is spent.
+    Only the vectors still repeated are carried along."""
+    bm, step = periphery.bound_management, periphery.step
+    shrink = operand(bm.shrink, alpha.dtype)
+    idx = saturated.nonzero().squeeze(1)
+    a_sub = alpha.index_select(0, idx)
+    for _ in range(bm.max_repeats):
+        a_sub = a_sub * shrink
+        k_sub, q_sub = _levels(x.index_select(0, idx), a_sub, periphery.dac, 1.0 / step, None)
+        record(k_sub, q_sub * step)
+        y_sub, still = _pass(k_sub, q_sub, partials, periphery, generator, True)
+        y.index_copy_(0, idx, y_sub)
+        alpha.index_copy_(0, idx, a_sub)
+        if still is None:
+            return
+        keep = still.nonzero().squeeze(1)
+        idx, a_sub = idx.index_select(0, keep), a_sub.index_select(0, keep)
+
+
+def analog_mvm(x: Tensor, periphery: Periphery, partials: Partials, generator: torch.Generator, record: Record,
+               scratch: Tensor | None = None, check_finite: bool = False) -> Tensor:
     """Digital output (batch, n_out) of one MVM of ``x`` (batch, n_in) through the periphery.
 
     With ``alpha`` the per-vector input scale (noise management, or the DAC's input range):
@@ -63,25 +127,17 @@ def analog_mvm(x: Tensor, *, dac: DAC | None, adc: ADC | None, noise_management:
     by ``shrink`` (the same conductance read reused) until no column saturates or the repeat
     budget is spent. With every option off this is exactly ``partials(x, 1.0)`` summed.
     ``scratch``: optional buffer of ``x``'s shape for the DAC levels (saves an allocation).
+    ``check_finite``: raise :class:`NonFiniteInput` for NaN or inf in ``x`` where the input scale
+    shows it (``periphery.abs_max``), before anything is drawn or counted.
     """
-    ideal_scale = dac is None and noise_management == "none" and (bound_management is None or adc is None)
-    alpha = None if ideal_scale else input_scale(x, noise_management, dac.input_range if dac else 1.0)
-    step = adc.step if adc is not None else 1.0
-    k, q = _levels(x, alpha, dac, 1.0 / step, scratch)
+    per, step = periphery, periphery.step
+    alpha = input_scale(x, per.noise_management, per.input_range, check_finite) if per.scaled else None
+    k, q = _levels(x, alpha, per.dac, 1.0 / step, scratch)
     record(k, q * step)
-    bm = bound_management if adc is not None else None
-    y, saturated = _pass(k, q, partials, adc, output_noise, generator, bm is not None)
-    if bm is not None:
-        for _ in range(bm.max_repeats):
-            idx = saturated.nonzero().squeeze(1)
-            if idx.numel() == 0:
-                break
-            alpha = alpha.index_copy(0, idx, alpha.index_select(0, idx) * bm.shrink)
-            k_sub, q_sub = _levels(x.index_select(0, idx), alpha.index_select(0, idx), dac, 1.0 / step, None)
-            record(k_sub, q_sub * step)
-            y_sub, sat_sub = _pass(k_sub, q_sub, partials, adc, output_noise, generator, True)
-            y = y.index_copy(0, idx, y_sub)
-            saturated = torch.zeros_like(saturated).index_copy(0, idx, sat_sub)
+    y, saturated = _pass(k, q, partials, per, generator, per.bound_management is not None)
+    if saturated is not None:
+        _repeat_saturated(y, saturated, x, alpha, per, partials, generator, record)
     if alpha is None:
-        return y if step == 1.0 else y.mul_(step)
-    return y.mul_(alpha * step) if step != 1.0 else y.mul_(alpha)
+        return y if step == 1.0 else y.mul_(operand(step, y.dtype))
+    # alpha is this call's own tensor (made by input_scale): scaled in place
+    return y.mul_(alpha.mul_(operand(step, alpha.dtype)) if step != 1.0 else alpha)

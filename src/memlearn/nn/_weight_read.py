@@ -16,6 +16,8 @@ Three ways to draw the devices' read noise (``TileConfig.read_noise_sampling``):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from typing import Callable
 
 import torch
 from torch import Tensor
@@ -38,16 +40,28 @@ class ReadStatistics:
     """Normalised weights after drift, padded for tiling (padded_in, padded_out)."""
     std: Tensor | None
     """Std of the normalised weights' read noise, same shape; None without read noise."""
-    row_conductance: Tensor
-    """Total conductance per word line (in,), S."""
-    col_conductance: Tensor
-    """Total conductance per output (out,), S."""
+    conductance: Tensor
+    """Conductances as read without noise (drift only), (in, n_columns), S: what the power sums add up."""
+    column_sums: Callable[[Tensor], Tensor]
+    """Total conductance per output of a conductance matrix (the mapping's ``column_sums``)."""
     var: Tensor | None = None
     """``std**2`` in :func:`variance_dtype` for the per-vector output-domain draw; None otherwise."""
     int8: Int8Weights | None = None
     """``mean`` (unpadded outputs) as int8 digits for the integer-level forward read; None when off."""
     int8_pm: tuple[Int8Weights, Int8Weights] | None = None
     """``mean - std`` and ``mean + std`` as int8 digits with one scale (``"moment_matched"``)."""
+
+    # Summed on first use, not at every rebuild (a layer whose input needs no gradient never reads
+    # backward); valid as long as the statistics are: the tile drops them at the next write.
+    @cached_property
+    def row_conductance(self) -> Tensor:
+        """Total conductance per word line (in,), S."""
+        return self.conductance.sum(1)
+
+    @cached_property
+    def col_conductance(self) -> Tensor:
+        """Total conductance per output (out,), S."""
+        return self.column_sums(self.conductance)
 
 
 def variance_dtype(device: torch.device) -> torch.dtype:

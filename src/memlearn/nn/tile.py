@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import operator
+from dataclasses import dataclass
+from functools import partial
 
 import torch
 from torch import Tensor, nn
@@ -12,10 +15,11 @@ from memlearn.crossbar.cost import MvmCounter, TileCost, model_cost
 from memlearn.crossbar.crossbar import Crossbar
 from memlearn.crossbar.programming import ProgramResult
 from memlearn.crossbar.tiling import Int8Weights, TilePartition, fast_int8_matmul
-from memlearn.nn._analog_pass import analog_mvm
+from memlearn.nn._analog_pass import Partials, Periphery, analog_mvm
 from memlearn.nn._weight_read import ReadStatistics, WeightSampler, add_output_read_noise_, variance_dtype
 from memlearn.nn.tile_config import TileConfig
 from memlearn.periphery.dac import DAC
+from memlearn.periphery.management import NonFiniteInput, operand
 
 __all__ = ["AnalogTile", "TileConfig"]
 
@@ -23,17 +27,23 @@ _DEFAULT_DAC = DAC(bits=None)
 """Read voltage used for power accounting and IR drop when no DAC is configured (ideal inputs)."""
 
 
-def _sum_square_dot(u: Tensor, r: Tensor, scratch: Tensor | None) -> Tensor:
-    """``sum_b sum_i u_bi^2 r_i`` (read power up to ``v_read^2``)."""
+def _read_power(u: Tensor, r: Tensor, scale: float, scratch: Tensor | None) -> Tensor:
+    """``scale * sum_b sum_i u_bi^2 r_i``: the read power of levels ``u`` on lines of total
+    conductance ``r`` (``scale``: squared volts per level)."""
     sq = torch.mul(u, u, out=scratch) if scratch is not None and scratch.shape == u.shape else u * u
     # Reductions rather than a BLAS product: BLAS picks kernels by alignment and thread count, so
     # the same numbers could sum differently in another process and break bit-identical reruns.
-    return (sq.sum(0) * r.to(u.dtype)).sum()
+    return (sq.sum(0) * (r if r.dtype == u.dtype else r.to(u.dtype))).sum().mul_(operand(scale, u.dtype))
 
 
 def _times(k: Tensor, q: float) -> Tensor:
     """The DAC levels ``k * q`` as one tensor (``k`` itself when ``q == 1``; never modified)."""
-    return k if q == 1.0 else k * q
+    return k if q == 1.0 else k * operand(q, k.dtype)
+
+
+def _rows(t: Tensor, n: int) -> Tensor:
+    """``t`` as (vectors, n): itself when already 2-D (at small batch every operation counts)."""
+    return t if t.dim() == 2 else t.reshape(-1, n)
 
 
 def _square(u: Tensor, dtype: torch.dtype) -> Tensor:
@@ -41,8 +51,41 @@ def _square(u: Tensor, dtype: torch.dtype) -> Tensor:
     return (u * u).to(dtype) if dtype != u.dtype else u * u
 
 
+_VERSION = operator.attrgetter("_version")
+
 INT8_MIN_BATCH = 64
 """Smallest batch whose forward read builds the int8 weight digits (see ``forward_circuit``)."""
+
+
+@dataclass(frozen=True)
+class _Direction:
+    """What one read direction (forward or backward) takes from the config, worked out once."""
+
+    periphery: Periphery
+    counts: dict
+    """The ``MvmCounter.record`` arguments that do not change from pass to pass."""
+    v2: float
+    """Squared full-scale read voltage (V^2) of the driving DAC (read power)."""
+
+
+def _directions(config: TileConfig, in_features: int, out_features: int, part: TilePartition,
+                cols: int) -> tuple[_Direction, _Direction]:
+    """The forward (word lines driven) and backward (bit lines driven) read directions of ``config``."""
+    c = config
+    fwd = _Direction(
+        Periphery(c.dac, c.adc, c.noise_management, c.bound_management, c.output_noise),
+        dict(n_inputs=in_features, n_outputs=out_features, n_arrays_per_output=part.n_row_chunks,
+             dac_bits=c.dac.bits if c.dac else None, adc_bits=c.adc.bits if c.adc else None,
+             columns_per_array=min(c.array_size[1], cols)),
+        (c.dac or _DEFAULT_DAC).v_read ** 2)
+    bwd = _Direction(  # no bound management backward (aihwkit's default for the backward pass)
+        Periphery(c.dac_backward, c.adc_backward, c.noise_management, None, c.output_noise_backward),
+        dict(n_inputs=out_features, n_outputs=in_features, n_arrays_per_output=part.n_col_blocks,
+             dac_bits=c.dac_backward.bits if c.dac_backward else None,
+             adc_bits=c.adc_backward.bits if c.adc_backward else None,
+             columns_per_array=min(c.array_size[0], in_features)),
+        (c.dac_backward or _DEFAULT_DAC).v_read ** 2)
+    return fwd, bwd
 
 
 class _TileMatmul(torch.autograd.Function):
@@ -53,7 +96,7 @@ class _TileMatmul(torch.autograd.Function):
     def forward(ctx, x: Tensor, anchor: Tensor, tile: "AnalogTile") -> Tensor:
         ctx.tile = tile
         ctx.save_for_backward(x)
-        return tile.forward_circuit(x)
+        return tile._forward_read(x, check_finite=True)
 
     @staticmethod
     def backward(ctx, d: Tensor):
@@ -108,6 +151,8 @@ class AnalogTile(nn.Module):
         self._dw_cache: tuple[tuple, float] | None = None
         self._sampler = WeightSampler(self.config.read_noise_sampling)
         self._scratch_buffers: dict[str, Tensor] = {}
+        self._stat_buffers: dict[str, Tensor] = {}
+        self._direction_cache: tuple[TileConfig, tuple[_Direction, _Direction]] | None = None
 
     # --- generator: lives on the tile's device, its state travels with state_dict ---
     def get_extra_state(self):
@@ -130,7 +175,7 @@ class AnalogTile(nn.Module):
             self.generator = torch.Generator(device=device).manual_seed(seed)
         self._cache, self._dw_cache = None, None
         self._sampler.reset()
-        self._scratch_buffers = {}
+        self._scratch_buffers, self._stat_buffers = {}, {}
         return out
 
     # --- what the chip holds ---
@@ -149,26 +194,54 @@ class AnalogTile(nn.Module):
             raise ValueError(f"read time t={t!r} must be a finite number of seconds >= 0 (or None)")
         self.read_time = None if t is None else float(t)
 
+    def _read_key(self) -> tuple:
+        """What the cached read statistics depend on: the read time and every array buffer (its
+        in-place version and storage), so any write or state change invalidates them."""
+        buffers = self.array._buffers.values()
+        return (self.read_time, *map(_VERSION, buffers), *map(Tensor.data_ptr, buffers))
+
     def _read_statistics(self) -> ReadStatistics:
-        key = (self.read_time, tuple((b.data_ptr(), b._version) for b in self.array.buffers(recurse=False)))
+        key = self._read_key()
         if self._cache is not None and self._cache[0] == key:
             return self._cache[1]
+        stats = self._build_read_statistics()
+        self._cache = (key, stats)
+        return stats
+
+    def _build_read_statistics(self) -> ReadStatistics:
+        """Drift-only read of the array (noise is drawn per MVM); the power sums follow lazily."""
         array, mapping, part = self.array, self.config.mapping, self.partition
-        state = array.state
-        g = array.device_model.read(array.g, state, self.read_time, None)  # drift only; noise is drawn per MVM
-        mean = part.pad_weights(mapping.normalised(g, self._g_min, self._g_max, self.out_features))
-        noise = array.device_model.read_noise
+        model = array.device_model
+        noise = model.read_noise
+        state = array.state if noise is not None or self.read_time is not None else None
+        # without a read time nothing drifts: the conductances are read as programmed
+        g = array.g if self.read_time is None else model.read(array.g, state, self.read_time, None)
+        mean = self._padded_buffer("mean", g)
+        if part.padded_in != self.in_features or part.padded_out != self.out_features:
+            mapping.normalised(g, self._g_min, self._g_max, self.out_features,
+                               out=mean[:self.in_features, :self.out_features])
+        else:
+            mapping.normalised(g, self._g_min, self._g_max, self.out_features, out=mean)
         std = None
         if noise is not None:
-            std = part.pad_weights(mapping.normalised_std(noise.std(g, state.g_max), self.g_range, self.out_features))
+            std = part.pad_weights(mapping.normalised_std(noise.std(g, state.g_max), self.g_range,
+                                                          self.out_features)).contiguous()
         var = None
         if std is not None and self._sampler.per_vector:  # cached low-precision sigma^2 for (u^2) @ sigma^2
             var = std.square().to(variance_dtype(std.device)).contiguous()
-        stats = ReadStatistics(mean=mean.contiguous(), std=None if std is None else std.contiguous(),
-                                row_conductance=g.sum(1), col_conductance=mapping.column_sums(g, self.out_features),
-                                var=var)
-        self._cache = (key, stats)
-        return stats
+        return ReadStatistics(mean=mean, std=std, conductance=g,
+                              column_sums=partial(mapping.column_sums, out_features=self.out_features), var=var)
+
+    def _padded_buffer(self, name: str, like: Tensor) -> Tensor:
+        """A zeroed (padded_in, padded_out) buffer in ``like``'s dtype and device, kept between
+        rebuilds: the statistics are rewritten after every training step, and a fresh weight-sized
+        tensor costs page faults on CPU. Only the (in, out) block is ever written; the padding stays 0."""
+        part = self.partition
+        b = self._stat_buffers.get(name)
+        if b is None or b.dtype != like.dtype or b.device != like.device:
+            b = self._stat_buffers[name] = torch.zeros((part.padded_in, part.padded_out), dtype=like.dtype,
+                                                       device=like.device)
+        return b
 
     def _with_int8(self, stats: ReadStatistics) -> ReadStatistics:
         """``stats`` with the int8 weight digits of the integer-level forward read, built on first
@@ -214,27 +287,39 @@ class AnalogTile(nn.Module):
         return add_output_read_noise_(p, var, self.generator, self._scratch("read_noise", tuple(p.shape), p), q)
 
     # --- the circuit ---
-    def _check_input(self, x: Tensor, n: int, what: str) -> None:
+    def _check_input(self, x: Tensor, n: int, what: str, device: torch.device, check_finite: bool = True) -> None:
         if not isinstance(x, Tensor):
             raise TypeError(f"{self.name}: {what} must be a torch.Tensor, got {type(x).__name__}")
         if not x.is_floating_point():
             raise TypeError(f"{self.name}: {what} must be a floating-point tensor, got dtype {x.dtype}")
         if x.dim() == 0:
             raise ValueError(f"{self.name}: expected {n} {what} (last dimension), got a 0-d tensor")
-        if x.device != self.array.g.device:
-            raise ValueError(f"{self.name}: {what} are on {x.device} but the tile lives on {self.array.g.device}; "
+        if x.device != device:
+            raise ValueError(f"{self.name}: {what} are on {x.device} but the tile lives on {device}; "
                              f"move one of them (model.to(device) or x.to(device))")
         if x.shape[-1] != n:
             raise ValueError(f"{self.name}: expected {n} {what} (last dimension), got {x.shape[-1]} "
                              f"(input shape {tuple(x.shape)})")
         # a finite sum proves every entry finite (one cheap reduction); otherwise check exactly
-        if not bool(torch.isfinite(x.sum())) and not bool(torch.isfinite(x).all()):
+        if check_finite and not math.isfinite(float(x.detach().sum())) and not bool(torch.isfinite(x).all()):
             raise ValueError(f"{self.name}: {what} contain NaN or inf")
+
+    def _directions(self) -> tuple[_Direction, _Direction]:
+        """Forward and backward read directions of the current config (worked out once per config)."""
+        cache = self._direction_cache
+        if cache is None or cache[0] is not self.config:
+            dirs = _directions(self.config, self.in_features, self.out_features, self.partition, self.array.cols)
+            cache = self._direction_cache = (self.config, dirs)
+        return cache[1]
 
     def forward_circuit(self, x: Tensor) -> Tensor:
         """``y = W x`` through DAC, arrays and ADC: (..., in) -> (..., out)."""
-        c, part = self.config, self.partition
-        lead, x2 = x.shape[:-1], x.reshape(-1, self.in_features)
+        return self._forward_read(x, check_finite=False)
+
+    def _forward_read(self, x: Tensor, check_finite: bool) -> Tensor:
+        """:meth:`forward_circuit`; ``check_finite``: reject NaN or inf inputs where the input scale
+        shows them (abs-max noise management; :meth:`forward` checks them itself otherwise)."""
+        lead, x2 = x.shape[:-1], _rows(x, self.in_features)
         stats = self._read_statistics()
         # The int8 digits cost a few passes over the weights, once per write: worth it for large
         # batches and for repeated reads of unchanged weights (inference), not for a small
@@ -242,74 +327,83 @@ class AnalogTile(nn.Module):
         large = stats.int8 is not None or x2.shape[0] >= INT8_MIN_BATCH
         if large and self._int8_forward(stats.std is not None, x2.device):
             stats = self._with_int8(stats)
-        if c.ir_drop is not None:
-            from memlearn.nn._ir_drop_read import ir_drop_forward_partials
-            g_read = self.array.conductances(self.read_time, self.generator)
-            partials = lambda k, q: ir_drop_forward_partials(self, _times(k, q), g_read)
-        else:
-            buf = self._scratch("partials", (part.n_row_chunks, x2.shape[0], self.out_features), x2)
-            if stats.int8 is not None:  # integer DAC levels times int8 weight digits, exact int32 products
-                w8 = self._sampler.sample_int8(stats, self.generator)
-                product = lambda k, q: part.forward_partials_int8(k, q, w8, buf)
-            else:
-                w = self._sample_weights(stats)
-                product = lambda k, q: part.forward_partials(_times(k, q), w, buf)
-            if stats.var is None:
-                partials = product
-            else:  # read noise drawn for every input vector, exactly, in the output domain
-                partials = lambda k, q: self._add_read_noise(
-                    product(k, q), part.forward_partials(_square(k, stats.var.dtype), stats.var), q)
-        v2 = (c.dac or _DEFAULT_DAC).v_read ** 2
+        partials = self._forward_partials(stats, x2)
+        fwd, counter = self._directions()[0], self.counter
         sq = self._scratch("square", x2.shape, x2)
 
         def record(u: Tensor, step: float) -> None:
-            self.counter.record(n_vectors=u.shape[0], n_inputs=self.in_features, n_outputs=self.out_features,
-                                n_arrays_per_output=part.n_row_chunks, dac_bits=c.dac.bits if c.dac else None,
-                                adc_bits=c.adc.bits if c.adc else None,
-                                columns_per_array=min(c.array_size[1], self.array.cols),
-                                power=v2 * step**2 * _sum_square_dot(u, stats.row_conductance, sq))
+            counter.record(n_vectors=u.shape[0], power=_read_power(u, stats.row_conductance, fwd.v2 * step**2, sq),
+                           **fwd.counts)
 
-        y = analog_mvm(x2, dac=c.dac, adc=c.adc, noise_management=c.noise_management,
-                       bound_management=c.bound_management, output_noise=c.output_noise, partials=partials,
-                       generator=self.generator, record=record, scratch=self._scratch("levels", x2.shape, x2))
-        return y.mul_(self.w_scale).reshape(*lead, self.out_features)
+        try:
+            y = analog_mvm(x2, fwd.periphery, partials, self.generator, record, self._scratch("levels", x2.shape, x2),
+                           check_finite)
+        except NonFiniteInput:
+            raise ValueError(f"{self.name}: input features contain NaN or inf") from None
+        y = y.mul_(self.w_scale)
+        return y if x2 is x else y.reshape(*lead, self.out_features)
+
+    def _forward_partials(self, stats: ReadStatistics, x2: Tensor) -> Partials:
+        """The forward read's per-array partial outputs of DAC levels ``(k, q)`` (see :data:`Partials`)."""
+        part = self.partition
+        if self.config.ir_drop is not None:
+            from memlearn.nn._ir_drop_read import ir_drop_forward_partials
+            g_read = self.array.conductances(self.read_time, self.generator)
+            return lambda k, q: ir_drop_forward_partials(self, _times(k, q), g_read)
+        w = None if stats.int8 is not None else self._sample_weights(stats)
+        if w is not None and part.n_row_chunks == 1 and stats.var is None:  # one array: (batch, out) from the matmul
+            w1 = w if part.padded_out == self.out_features else w[:, :self.out_features]
+            return lambda k, q: _times(k, q) @ w1
+        buf = self._scratch("partials", (part.n_row_chunks, x2.shape[0], self.out_features), x2)
+        if w is None:  # integer DAC levels times int8 weight digits, exact int32 products
+            w8 = self._sampler.sample_int8(stats, self.generator)
+            product = lambda k, q: part.forward_partials_int8(k, q, w8, buf)
+        else:
+            product = lambda k, q: part.forward_partials(_times(k, q), w, buf)
+        if stats.var is None:
+            return product
+        # read noise drawn for every input vector, exactly, in the output domain
+        return lambda k, q: self._add_read_noise(product(k, q), part.forward_partials(_square(k, stats.var.dtype),
+                                                                                      stats.var), q)
 
     def backward_circuit(self, d: Tensor) -> Tensor:
         """``d W`` (the transposed read) through the backward DAC/ADC: (..., out) -> (..., in)."""
-        c, part = self.config, self.partition
-        lead, d2 = d.shape[:-1], d.reshape(-1, self.out_features) * self.w_scale
+        lead, d2 = d.shape[:-1], _rows(d, self.out_features) * self.w_scale
         stats = self._read_statistics()
-        if c.ir_drop is not None:
-            from memlearn.nn._ir_drop_read import ir_drop_backward_partials
-            g_read = self.array.conductances(self.read_time, self.generator)
-            partials = lambda k, q: ir_drop_backward_partials(self, _times(k, q), g_read)
-        else:
-            w = self._sample_weights(stats)
-            if stats.var is None:
-                partials = lambda k, q: part.backward_partials(_times(k, q), w)
-            else:
-                partials = lambda k, q: self._add_read_noise(
-                    part.backward_partials(_times(k, q), w), part.backward_partials(_square(k, stats.var.dtype), stats.var), q)
-        v2 = (c.dac_backward or _DEFAULT_DAC).v_read ** 2
+        partials = self._backward_partials(stats)
+        bwd, counter = self._directions()[1], self.counter
 
         def record(u: Tensor, step: float) -> None:
-            self.counter.record(n_vectors=u.shape[0], n_inputs=self.out_features, n_outputs=self.in_features,
-                                n_arrays_per_output=part.n_col_blocks,
-                                dac_bits=c.dac_backward.bits if c.dac_backward else None,
-                                adc_bits=c.adc_backward.bits if c.adc_backward else None,
-                                columns_per_array=min(c.array_size[0], self.in_features),
-                                power=v2 * step**2 * _sum_square_dot(u, stats.col_conductance, None))
+            counter.record(n_vectors=u.shape[0], power=_read_power(u, stats.col_conductance, bwd.v2 * step**2, None),
+                           **bwd.counts)
 
-        g = analog_mvm(d2, dac=c.dac_backward, adc=c.adc_backward, noise_management=c.noise_management,
-                       bound_management=None, output_noise=c.output_noise_backward, partials=partials,
-                       generator=self.generator, record=record)
-        return g.reshape(*lead, self.in_features)
+        g = analog_mvm(d2, bwd.periphery, partials, self.generator, record)
+        return g if d.dim() == 2 else g.reshape(*lead, self.in_features)
+
+    def _backward_partials(self, stats: ReadStatistics) -> Partials:
+        """The backward (transposed) read's per-array partial inputs of DAC levels ``(k, q)``."""
+        part = self.partition
+        if self.config.ir_drop is not None:
+            from memlearn.nn._ir_drop_read import ir_drop_backward_partials
+            g_read = self.array.conductances(self.read_time, self.generator)
+            return lambda k, q: ir_drop_backward_partials(self, _times(k, q), g_read)
+        w = self._sample_weights(stats)
+        if stats.var is not None:
+            return lambda k, q: self._add_read_noise(part.backward_partials(_times(k, q), w),
+                                                     part.backward_partials(_square(k, stats.var.dtype), stats.var), q)
+        if part.n_col_blocks == 1:  # one array: (batch, in) straight from the matmul
+            w_t = (w if part.padded_in == self.in_features else w[:self.in_features]).T
+            return lambda k, q: _times(k, q) @ w_t
+        return lambda k, q: part.backward_partials(_times(k, q), w)
 
     def forward(self, x: Tensor) -> Tensor:
-        self._check_input(x, self.in_features, "input features")
-        if x.dtype != self.array.g.dtype:
+        g = self.array.g
+        # with abs-max noise management the read's input scale finds NaN and inf at no extra cost
+        finite_in_read = self._directions()[0].periphery.abs_max
+        self._check_input(x, self.in_features, "input features", g.device, check_finite=not finite_in_read)
+        if x.dtype != g.dtype:
             # The DAC digitises any float input; computing in the array's dtype avoids a deep dtype error.
-            x = x.to(self.array.g.dtype)
+            x = x.to(g.dtype)
         return _TileMatmul.apply(x, self._grad_anchor, self)
 
     def record_update(self, x: Tensor, d: Tensor) -> None:
@@ -351,8 +445,28 @@ class AnalogTile(nn.Module):
         w_index = w_index.long()
         if w_index.numel() and not (0 <= int(w_index.min()) and int(w_index.max()) < self.out_features * self.in_features):
             raise ValueError(f"weight indices must lie in [0, {self.out_features * self.in_features})")
-        index, counts, k = self.config.mapping.device_events(w_index, n, self.out_features, self.in_features)
+        index, sign = self._device_event_table()
+        k = index.shape[1]
+        index = index.index_select(0, w_index).view(-1)
+        counts = n.repeat_interleave(k) if k > 1 else n
+        if sign is not None:
+            counts = counts * sign.index_select(0, w_index).view(-1)
         return self.array.apply_pulse_sequence(index, counts, [k * length for length in lengths], self.generator)
+
+    def _device_event_table(self) -> tuple[Tensor, Tensor | None]:
+        """The mapping's device events of every weight, built once: ``index`` (weights, k) devices
+        of each weight and ``sign`` (weights, k) the sign of their pulses relative to the weight's
+        (None when all are +1). One gather per event then replaces the index arithmetic."""
+        device = self.array.g.device
+        table = getattr(self, "_event_table", None)
+        if table is None or table[0].device != device:
+            n_weights = self.out_features * self.in_features
+            index, sign, k = self.config.mapping.device_events(
+                torch.arange(n_weights, device=device), torch.ones(n_weights, dtype=torch.int32, device=device),
+                self.out_features, self.in_features)
+            sign = sign.view(n_weights, k).to(torch.int32)
+            table = self._event_table = (index.view(n_weights, k), None if bool((sign == 1).all()) else sign)
+        return table
 
     def _targets(self, w: Tensor) -> Tensor:
         """Set the weight scale for ``w`` (out, in) and return its target conductances."""

@@ -49,11 +49,15 @@ class ADC:
         Returns the summed integer codes (batch, n_out); multiply by ``step`` for the value. Equal to
         ``convert(codes * step).sum(0) / step`` up to float rounding.
         """
+        p = self.convert_codes_(codes)
+        return p[0] if p.shape[0] == 1 else p.sum(dim=0)
+
+    def convert_codes_(self, codes: Tensor) -> Tensor:
+        """The integer codes of one array's outputs (any shape) given in units of :attr:`step`:
+        saturated and rounded in place (no autograd)."""
         top = self.output_range / self.step
         p = codes.clamp_(-top, top)
-        if self.bits is not None:
-            p = p.round_()
-        return p[0] if p.shape[0] == 1 else p.sum(dim=0)
+        return p.round_() if self.bits is not None else p
 
     def saturated(self, y: Tensor) -> Tensor:
         """Boolean mask of outputs at or beyond full scale (before conversion)."""

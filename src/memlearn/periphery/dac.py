@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from memlearn.devices.validation import check_positive, check_range
+from memlearn.periphery.management import operand
 from memlearn.periphery.quantise import quantise
 
 
@@ -52,7 +53,7 @@ class DAC:
             u = torch.div(x, alpha, out=out) if out is not None else x / alpha
             return (u.clamp_(-1.0, 1.0) if self.clip else u), 1.0
         half = (2 ** int(self.bits) - 2) / 2.0  # levels per unit: step = 1 / half
-        scale = half / alpha
+        scale = alpha.reciprocal().mul_(operand(half, alpha.dtype))  # half / alpha as torch computes it
         u = torch.mul(x, scale, out=out) if out is not None else x * scale
         if self.clip:
             u.clamp_(-half, half)
