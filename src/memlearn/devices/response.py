@@ -24,10 +24,10 @@ class PulseResponse(ABC):
     """
 
     affine: ClassVar[bool] = False
-    """True when the mean after ``n`` pulses is affine in the starting conductance and the
-    variance does not depend on it (every one-pulse map ``g -> c - (c - g) q + noise`` composes to
-    such a map); :meth:`affine_moments` then lets sparse sequential writes precompute each write's
-    map once (``memlearn.crossbar.Crossbar.apply_pulse_sequence``)."""
+    """True when, once its noise is drawn, the n-pulse map is affine in the starting conductance
+    (every one-pulse map ``g -> c - (c - g) q + noise`` composes to such a map, with additive noise
+    or noise proportional to the step); :meth:`affine_maps` then lets sparse sequential writes
+    precompute each write's map once (``memlearn.crossbar.Crossbar.apply_pulse_sequence``)."""
 
     g_min: float
     """Nominal minimum conductance (S); every implementation has this field."""
@@ -47,8 +47,8 @@ class PulseResponse(ABC):
         """
 
     def affine_moments(self, n: Tensor, params: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
-        """For an :attr:`affine` response: ``(a, b, var)`` with ``mean(g) = g + a g + b`` and
-        variance ``var`` after ``n`` pulses from any ``g``, from :meth:`moments` at ``g_min`` and
+        """For an :attr:`affine` response: ``(a, b, var)`` with ``mean(g) = g + a g + b`` and the
+        ``g``-independent (additive) variance ``var`` after ``n`` pulses from any ``g``, from :meth:`moments` at ``g_min`` and
         ``g_max`` (exact for an affine map; in difference form so that ``a = 0`` stays exact for a
         constant step)."""
         if not self.affine:
@@ -60,6 +60,14 @@ class PulseResponse(ABC):
         d0 = m0 - g0
         a = (m1 - g1 - d0) / (g1 - g0)
         return a, d0 - a * g0, var
+
+    def affine_maps(self, n: Tensor, params: dict[str, Tensor], noise: Tensor) -> tuple[Tensor, Tensor]:
+        """For an :attr:`affine` response: the n-pulse map ``g -> g + a g + b`` of every event with
+        its cycle-to-cycle noise drawn from the standard normals ``noise``; the result is then only
+        clipped to the bounds. By default ``b`` gets ``sqrt(var) noise`` of :meth:`affine_moments`
+        (noise that does not depend on ``g``)."""
+        a, b, var = self.affine_moments(n, params)
+        return a, torch.addcmul(b, var.clamp_min(0).sqrt(), noise)
 
     def pulse_dense(self, g: Tensor, n: Tensor, params: dict[str, Tensor], generator: torch.Generator) -> Tensor:
         """Conductance after ``n`` pulses for every device: a Gaussian draw with the exact n-pulse

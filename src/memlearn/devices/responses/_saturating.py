@@ -55,6 +55,19 @@ def saturating_params(g_min: Tensor, g_max: Tensor, target_up: Tensor, target_do
             "log_keep_mid": lk_mid, "log_keep_half": lk_half, "nvar_mid": v_mid, "nvar_half": v_half}
 
 
+def multiplicative_params(log_keep_up: Tensor, log_keep_down: Tensor, sigma_step: float) -> dict[str, Tensor]:
+    """Extra parameters of cycle-to-cycle noise proportional to the step (aihwkit's ``mult_noise``):
+    one pulse ``g -> g + (1 - q)(c - g)(1 + sigma_step xi)``. With ``Y = c - g`` each pulse multiplies
+    ``Y`` by ``q - (1 - q) sigma_step xi``, so after n pulses ``E[Y_n] = q^n Y_0`` and
+    ``E[Y_n^2] = (q^2 + (1 - q)^2 sigma_step^2)^n Y_0^2``: the variance is
+    ``Y_0^2 q^{2n} expm1(n m)`` with ``m = log1p(((1 - q) sigma_step / q)^2)``, stored as a mid/half pair."""
+    def m(log_keep: Tensor) -> Tensor:
+        return torch.log1p((torch.expm1(log_keep).neg() * sigma_step / torch.exp(log_keep)).square())
+
+    m_mid, m_half = _pair(m(log_keep_up), m(log_keep_down))
+    return {"mult_log_mid": m_mid, "mult_log_half": m_half}
+
+
 def directional(params: dict[str, Tensor], name: str, up: bool) -> Tensor:
     """``target``, ``log_keep`` or ``nvar`` of one direction, from its mid/half pair."""
     mid, half = params[f"{name}_mid"], params[f"{name}_half"]
@@ -69,7 +82,15 @@ def saturating_moments(g: Tensor, n: Tensor, params: dict[str, Tensor]) -> tuple
     target = params["target_mid"] + s * params["target_half"]
     mean = g - (target - g) * x
     nvar = params["nvar_mid"] + s * params["nvar_half"]
-    return mean, nvar * x * (x + 2.0)
+    var = nvar * x * (x + 2.0)
+    if "mult_log_mid" in params:  # noise proportional to the step (see multiplicative_params)
+        var = var + ((target - g) * (1.0 + x)).square() * _mult_growth(nf, s, params)
+    return mean, var
+
+
+def _mult_growth(nf: Tensor, s: Tensor, params: dict[str, Tensor]) -> Tensor:
+    """``expm1(|n| m)`` of the direction of each count (multiplicative noise)."""
+    return torch.expm1(nf.abs() * torch.addcmul(params["mult_log_mid"], s, params["mult_log_half"]))
 
 
 def saturating_affine(n: Tensor, params: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
@@ -81,6 +102,25 @@ def saturating_affine(n: Tensor, params: dict[str, Tensor]) -> tuple[Tensor, Ten
     b = torch.addcmul(params["target_mid"], s, params["target_half"]).mul_(x).neg_()
     var = torch.addcmul(params["nvar_mid"], s, params["nvar_half"]).mul_(x).mul_(x + 2.0)
     return x, b, var
+
+
+def saturating_affine_maps(n: Tensor, params: dict[str, Tensor], noise: Tensor) -> tuple[Tensor, Tensor]:
+    """``PulseResponse.affine_maps`` of a saturating response (the terms of :func:`saturating_affine`,
+    each computed once): additive noise ``sqrt(var) xi`` goes into ``b``; noise proportional to the
+    step, ``r (c - g) xi`` with ``r = q^n sqrt(expm1(|n| m))``, is affine in ``g`` once ``xi`` is
+    drawn: ``a -= r xi``, ``b += r xi c``. A response uses one of the two."""
+    nf = n.to(params["log_keep_mid"].dtype)
+    s = nf.sign()
+    na = nf.abs()
+    x = torch.expm1(torch.addcmul(na * params["log_keep_mid"], nf, params["log_keep_half"]))  # q^n - 1
+    c = torch.addcmul(params["target_mid"], s, params["target_half"])
+    b = (c * x).neg_()
+    if "mult_log_mid" in params:
+        r = torch.expm1(na.mul_(torch.addcmul(params["mult_log_mid"], s, params["mult_log_half"])))
+        r = r.sqrt_().mul_(x + 1.0).mul_(noise)
+        return x - r, b.addcmul_(r, c)
+    var = torch.addcmul(params["nvar_mid"], s, params["nvar_half"]).mul_(x).mul_(x + 2.0)
+    return x, b.addcmul_(var.clamp_min_(0).sqrt_(), noise)
 
 
 def _pulse_block(g: Tensor, n: Tensor, p: dict[str, Tensor], generator: torch.Generator | None, out: Tensor,

@@ -10,7 +10,8 @@ from torch import Tensor
 
 from memlearn.devices.response import PulseResponse
 from memlearn.devices.responses._nonlinearity import NL_MAX, normalized_a_tensor
-from memlearn.devices.responses._saturating import saturating_affine, saturating_moments, saturating_params, saturating_pulse
+from memlearn.devices.responses._saturating import (saturating_affine, saturating_affine_maps, saturating_moments,
+                                                     saturating_params, saturating_pulse)
 from memlearn.devices.variability import spread, spread_bounds
 from memlearn.devices.validation import check_bounds, check_count, check_range
 
@@ -102,6 +103,9 @@ class ExpLtpLtd(PulseResponse):
 
     def affine_moments(self, n: Tensor, params: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
         return saturating_affine(n, params)
+
+    def affine_maps(self, n: Tensor, params: dict[str, Tensor], noise: Tensor) -> tuple[Tensor, Tensor]:
+        return saturating_affine_maps(n, params, noise)
 
     def pulse_dense(self, g, n, params, generator):
         return saturating_pulse(g, n, params, generator, noisy=self.sigma_c2c > 0)

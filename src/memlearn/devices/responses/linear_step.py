@@ -67,6 +67,12 @@ class LinearStep(PulseResponse):
         nf = n.to(g.dtype)
         return g + nf * params["step_mid"] + nf.abs() * params["step_half"], nf.abs() * params["sigma"] ** 2
 
+    def affine_moments(self, n: Tensor, params: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
+        """``a = 0``, ``b = n dg_dir``, ``var = |n| s^2``: the closed form of :meth:`moments`."""
+        nf = n.to(params["step_mid"].dtype)
+        na = nf.abs()
+        return torch.zeros_like(nf), torch.addcmul(nf * params["step_mid"], na, params["step_half"]), na * params["sigma"] ** 2
+
     def pulse_dense(self, g, n, params, generator):
         nf = n.to(g.dtype)
         na = nf.abs()

@@ -9,8 +9,9 @@ import torch
 from torch import Tensor
 
 from memlearn.devices.response import PulseResponse
-from memlearn.devices.responses._saturating import (directional, saturating_affine, saturating_moments,
-                                                     saturating_params, saturating_pulse)
+from memlearn.devices.responses._saturating import (directional, multiplicative_params, saturating_affine,
+                                                     saturating_affine_maps, saturating_moments, saturating_params,
+                                                     saturating_pulse)
 from memlearn.devices.variability import spread, spread_asymmetry, spread_bounds
 from memlearn.devices.validation import check_bounds, check_count, check_range
 
@@ -22,9 +23,11 @@ class SoftBounds(PulseResponse):
     Source: Fusi & Abbott, Nat. Neurosci. 2007 (soft-bounded synapses); used for RRAM by
     Gokmen & Haensch, Front. Neurosci. 2020 (Tiki-Taka) and aihwkit's ``SoftBoundsDevice``.
     The n-pulse response is exactly ``g_n = g_max - (g_max - g_0)(1 - alpha_up)^n`` (up) and
-    ``g_n = g_min + (g_0 - g_min)(1 - alpha_down)^n`` (down). Cycle-to-cycle noise is additive,
-    ``sigma_c2c (g_max - g_min)`` per pulse (NeuroSim's convention), composed in closed form
-    (``memlearn.devices.responses._saturating``).
+    ``g_n = g_min + (g_0 - g_min)(1 - alpha_down)^n`` (down). Cycle-to-cycle noise per pulse is
+    either additive, ``sigma_c2c (g_max - g_min)`` (NeuroSim's convention), or proportional to the
+    step, ``dg (1 + sigma_c2c xi)`` (aihwkit's ``SoftBoundsDevice`` default ``mult_noise=True``,
+    whose per-pulse update is ``w += (slope w + scale)(1 + dw_min_std xi)``); both are composed in
+    closed form (``memlearn.devices.responses._saturating``).
     """
 
     affine: ClassVar[bool] = True
@@ -46,8 +49,13 @@ class SoftBounds(PulseResponse):
     """Device-to-device absolute std of the asymmetry; in [0, 1]."""
     d2d_bounds: float = 0.0
     """Device-to-device relative std of g_min and g_max; in [0, 0.5]."""
+    c2c_noise: str = "additive"
+    """``"additive"``: sigma_c2c is relative to (g_max - g_min); ``"multiplicative"``: relative to
+    each pulse's own step (vanishes at the bound it approaches)."""
 
     def __post_init__(self) -> None:
+        if self.c2c_noise not in ("additive", "multiplicative"):
+            raise ValueError(f"c2c_noise must be 'additive' or 'multiplicative', got {self.c2c_noise!r}")
         check_bounds(self.g_min, self.g_max, self.d2d_bounds)
         check_count("n_pulses", self.n_pulses, 2, 1e7)
         check_range("asymmetry", self.asymmetry, -0.99, 0.99)
@@ -61,8 +69,12 @@ class SoftBounds(PulseResponse):
         asym = spread_asymmetry(self.asymmetry, self.d2d_asymmetry, shape, generator, device, dtype)
         a_up = (alpha * (1 + asym)).clamp(1e-7, 0.999)
         a_down = (alpha * (1 - asym)).clamp(1e-7, 0.999)
-        return saturating_params(g_min, g_max, g_max.clone(), g_min.clone(), torch.log1p(-a_up),
-                                 torch.log1p(-a_down), self.sigma_c2c * (g_max - g_min))
+        lk_up, lk_down = torch.log1p(-a_up), torch.log1p(-a_down)
+        if self.c2c_noise == "multiplicative":
+            params = saturating_params(g_min, g_max, g_max.clone(), g_min.clone(), lk_up, lk_down, torch.zeros_like(g_min))
+            return {**params, **multiplicative_params(lk_up, lk_down, self.sigma_c2c)}
+        return saturating_params(g_min, g_max, g_max.clone(), g_min.clone(), lk_up, lk_down,
+                                 self.sigma_c2c * (g_max - g_min))
 
     def moments(self, g: Tensor, n: Tensor, params: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
         return saturating_moments(g, n, params)
@@ -70,7 +82,12 @@ class SoftBounds(PulseResponse):
     def affine_moments(self, n: Tensor, params: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
         return saturating_affine(n, params)
 
+    def affine_maps(self, n: Tensor, params: dict[str, Tensor], noise: Tensor) -> tuple[Tensor, Tensor]:
+        return saturating_affine_maps(n, params, noise)
+
     def pulse_dense(self, g, n, params, generator):
+        if self.c2c_noise == "multiplicative" and self.sigma_c2c > 0:
+            return PulseResponse.pulse_dense(self, g, n, params, generator)  # moments depend on g
         return saturating_pulse(g, n, params, generator, noisy=self.sigma_c2c > 0)
 
     def n_states(self, params: dict[str, Tensor]) -> Tensor:
