@@ -1,4 +1,5 @@
-"""Sparse sequential writes (``Crossbar.apply_pulse_sequence``) are the same physics as dense writes."""
+"""Sparse sequential writes (``Crossbar.apply_pulse_sequence``) are the same physics as dense writes,
+on both write paths (compiled loop and torch)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,17 @@ from memlearn.devices.faults import Faults
 from memlearn.devices.responses import ExpLtpLtd, LinearStep, PCMResponse, SoftBounds
 
 ROWS, COLS = 12, 9
+
+
+@pytest.fixture(autouse=True, params=["compiled", "torch"])
+def write_path(request, monkeypatch):
+    """Every check runs on both write paths: the compiled in-order loop and the torch rounds."""
+    from memlearn import _numba
+
+    if request.param == "compiled" and _numba.numba is None:
+        pytest.skip("numba is not installed: only the torch path exists")
+    monkeypatch.setattr(_numba, "ENABLED", request.param == "compiled")
+    return request.param
 
 
 class _OpaqueSoftBounds(SoftBounds):
@@ -79,9 +91,11 @@ def test_stuck_devices_do_not_move(response):
     assert torch.allclose(sparse.g, dense.g, rtol=1e-5, atol=1e-12)
 
 
-def test_noisy_sequence_has_the_moments_of_dense_writes():
+@pytest.mark.parametrize("response", [SoftBounds(n_pulses=50, asymmetry=0.2, sigma_c2c=0.01),
+                                      SoftBounds(n_pulses=50, asymmetry=0.2, sigma_c2c=0.3, c2c_noise="multiplicative")])
+def test_noisy_sequence_has_the_moments_of_dense_writes(response):
     """Cycle-to-cycle noise: same mean and variance over 20k devices as the dense writes (5 sigma)."""
-    device = Device(response=SoftBounds(n_pulses=50, asymmetry=0.2, sigma_c2c=0.01))
+    device = Device(response=response)
     rows, cols = 100, 200
     dense = Crossbar(rows, cols, device, torch.Generator().manual_seed(1))
     sparse = Crossbar(rows, cols, device, torch.Generator().manual_seed(1))
@@ -133,7 +147,9 @@ def test_a_closed_gate_blocks_sparse_writes():
 
 
 @pytest.mark.parametrize("response", [SoftBounds(n_pulses=30, asymmetry=0.3, sigma_c2c=0.01),
-                                      ExpLtpLtd(n_ltp=40, n_ltd=50, nonlinearity_ltp=2.0, nonlinearity_ltd=-3.0)])
+                                      ExpLtpLtd(n_ltp=40, n_ltd=50, nonlinearity_ltp=2.0, nonlinearity_ltd=-3.0),
+                                      LinearStep(states=50, asymmetry=-0.2, sigma_c2c=0.01, d2d_step=0.1,
+                                                 d2d_asymmetry=0.05)])
 def test_closed_form_affine_maps_equal_the_generic_two_point_form(response):
     from memlearn.devices.response import PulseResponse
 
@@ -173,3 +189,42 @@ def test_empty_sequences_and_batches_write_nothing():
     gen = torch.Generator().manual_seed(0)
     assert stochastic_counts(torch.zeros(0, 5), torch.zeros(0, 3), 0.1, 0.01, 31, gen, per_sample=True).shape == (0, 3, 5)
     assert not stochastic_counts(torch.zeros(0, 5), torch.zeros(0, 3), 0.1, 0.01, 31, gen).any()
+
+
+def test_compiled_and_torch_writes_agree(write_path):
+    """Same maps, same random draws: the two paths give the same conductances, pulses and energy."""
+    from memlearn import _numba
+
+    if write_path != "compiled":
+        pytest.skip("compares the compiled path against the torch path once")
+    device = Device(response=SoftBounds(n_pulses=40, sigma_c2c=0.02, d2d_step=0.2), faults=Faults(stuck_at_gmin=0.1, stuck_at_gmax=0.05))
+    index, n, lengths = _events(_counts(6, 3))
+    bars = []
+    for enabled in (True, False):
+        _numba.ENABLED = enabled
+        xbar = Crossbar(ROWS, COLS, device, torch.Generator().manual_seed(3))
+        total = xbar.apply_pulse_sequence(index, n, lengths, torch.Generator().manual_seed(8))
+        bars.append((xbar, int(total)))
+    (a, ta), (b, tb) = bars
+    assert ta == tb and torch.equal(a.n_writes, b.n_writes)
+    assert torch.allclose(a.g, b.g, rtol=1e-6, atol=0)
+    assert int(a.pulse_counter.n_steps) == int(b.pulse_counter.n_steps)
+    assert float(a.pulse_counter.pulse_conductance) == pytest.approx(float(b.pulse_counter.pulse_conductance), rel=1e-6)
+
+
+@pytest.mark.parametrize("mapping", ["differential", "reference"])
+def test_weight_events_equal_dense_weight_pulses(mapping):
+    """The tile's tabulated device events move the same devices by the same pulses as the
+    mapping's dense ``device_pulses`` (both mappings, signs included)."""
+    from memlearn.crossbar.mapping import DifferentialMapping, ReferenceColumnMapping
+    from memlearn.nn.tile import AnalogTile, TileConfig
+
+    m = DifferentialMapping() if mapping == "differential" else ReferenceColumnMapping()
+    config = TileConfig(device=Device(response=LinearStep(states=40, asymmetry=0.2)), mapping=m)
+    sparse, dense = AnalogTile(7, 5, config, seed=1), AnalogTile(7, 5, config, seed=1)
+    counts = torch.randint(-3, 4, (5, 7), generator=torch.Generator().manual_seed(2), dtype=torch.int32)
+    w = counts.reshape(-1).nonzero().squeeze(1)
+    sparse.apply_weight_pulse_events(w, counts.reshape(-1)[w], [w.numel()])
+    dense.apply_weight_pulses(counts)
+    assert torch.equal(sparse.array.n_writes, dense.array.n_writes)
+    assert torch.allclose(sparse.array.g, dense.array.g, rtol=1e-6, atol=0)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 
-from memlearn.periphery.pulse_coding import (bit_streams, management_scales, managed_length, rounded_counts,
+from memlearn.periphery.pulse_coding import (bit_streams, management_scales, managed_lengths, rounded_counts,
                                              sign_counts, stochastic_counts)
 
 
@@ -79,8 +80,46 @@ def test_update_management_balances_the_streams():
 
 def test_bl_management_shortens_small_updates():
     x, d = _request(4)
-    assert managed_length(x, d * 1e-4, 0.1, 0.01, 31) == 1
-    assert managed_length(x, d * 1e4, 0.1, 0.01, 31) == 31
+    assert managed_lengths(x, d * 1e-4, 0.1, 0.01, 31).tolist() == [1] * 4
+    assert managed_lengths(x, d * 1e4, 0.1, 0.01, 31).tolist() == [31] * 4
+
+
+def test_bl_management_sizes_each_sample_on_its_own():
+    """aihwkit sizes each vector's trains from its own max|x| max|d|: a sample with a tiny error
+    gets a short train (and its slots past that stay empty), not the batch's longest."""
+    from memlearn.periphery.pulse_coding import signed_streams
+
+    x = torch.ones(2, 5)
+    d = torch.tensor([[0.5, -0.5, 0.1], [1e-4, 0.0, 1e-4]])
+    lengths = managed_lengths(x, d, 0.1, 0.01, 31)
+    assert lengths.tolist() == [5, 1]  # ceil(10 * 1 * 0.5) and the minimum of 1
+    sd, sx = signed_streams(x, d, 0.1, 0.01, 31, torch.Generator().manual_seed(0))
+    assert sd.shape[1] == sx.shape[1] == 5
+    assert not bool(sd[1, 1:].any()) and not bool(sx[1, 1:].any())
+
+
+@pytest.mark.parametrize("per_sample", [True, False])
+def test_compiled_and_torch_coincidences_agree(per_sample, monkeypatch):
+    """The compiled popcount loop reads the same draws and returns the same events, in order."""
+    from memlearn import _numba
+    from memlearn.periphery.pulse_coding import stochastic_events
+
+    if _numba.numba is None:
+        pytest.skip("numba is not installed: only the torch path exists")
+    gen = torch.Generator().manual_seed(4)
+    x = torch.rand(7, 40, generator=gen) * (torch.rand(7, 40, generator=gen) > 0.5)
+    d = torch.randn(7, 12, generator=gen) * 0.1
+    x[2] = 0.0  # a sample without input pulses
+    d[:, 3] = 0.0  # an error line that never fires
+    runs = []
+    for enabled in (True, False):
+        monkeypatch.setattr(_numba, "ENABLED", enabled)
+        runs.append(stochastic_events(x, d, 0.1, 0.001, 31, torch.Generator().manual_seed(9), per_sample=per_sample))
+    (w1, n1, l1), (w2, n2, l2) = runs
+    assert l1 == l2 and torch.equal(w1, w2) and torch.equal(n1, n2)
+    assert w1.numel() > 100 and bool((n1 != 0).all())
+    if per_sample:
+        assert l1[2] == 0
 
 
 def test_rounded_and_sign_counts():

@@ -5,10 +5,31 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from memlearn import _numba
+from memlearn.crossbar._write_kernel import affine_sequence
 from memlearn.crossbar.cost import CostConfig, PulseCounter
 from memlearn.devices.device import Device
 from memlearn.devices.response import SPARSE_FRACTION
 from memlearn.devices.state import FREE, DeviceState
+
+
+class _EventParams(dict):
+    """Per-event device parameters, gathered on first use with one row gather from a packed
+    (devices, parameters) table: one cache line per event instead of one per parameter."""
+
+    def __init__(self, names: tuple[str, ...], table: Tensor, index: Tensor) -> None:
+        super().__init__()
+        self._names, self._table, self._index = names, table, index
+
+    def __missing__(self, key: str) -> Tensor:
+        if key not in self._names:
+            raise KeyError(key)
+        columns = self._table.index_select(0, self._index).unbind(1)  # strided views: no transpose copy
+        self.update(zip(self._names, columns))
+        return self[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._names
 
 
 class Crossbar(nn.Module):
@@ -111,11 +132,15 @@ class Crossbar(nn.Module):
             dense = torch.zeros(self.g.numel(), dtype=n.dtype, device=n.device).index_copy_(0, index, n)
             return self.apply_pulses(dense.view(self.g.shape), generator)
         state = self.state
+        affine = self.device_model.response.affine
+        if affine and _numba.usable(self.g) and self.g.is_contiguous():
+            params = _EventParams(*self._packed_params(state), index)
+            return self._compiled_affine_writes(index, n, lengths, params, state, generator)
         params = {k: v.reshape(-1).index_select(0, index) for k, v in state.params.items()}
         free = None
         if self.device_model.faults is not None:
             free = state.fault.reshape(-1).index_select(0, index) == FREE
-        if self.device_model.response.affine:
+        if affine:
             g_before = self._affine_writes(index, n, lengths, params, free, generator)
         else:
             g_before = self._generic_writes(index, n, lengths, params, free, generator)
@@ -130,20 +155,53 @@ class Crossbar(nn.Module):
         self._wear(state)
         return total
 
+    def _packed_params(self, state: DeviceState) -> tuple[tuple[str, ...], Tensor]:
+        """The per-device parameters as one (devices, parameters) table, rebuilt when they change."""
+        key = tuple((v.data_ptr(), v._version) for v in state.params.values())
+        cached = getattr(self, "_packed", None)
+        if cached is None or cached[0] != key:
+            names = tuple(state.params)
+            table = torch.stack([state.params[k].reshape(-1) for k in names], dim=1)
+            cached = self._packed = (key, names, table)
+        return cached[1], cached[2]
+
     def _wear(self, state: DeviceState) -> None:
         """Devices past their endurance budget become stuck (``Device.wear``)."""
         new_state = self.device_model.wear(state, self.n_writes)
         if new_state is not state:
             self._set_state(new_state)
 
+    def _affine_maps(self, n: Tensor, params: dict[str, Tensor], generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        """Every event's n-pulse map ``g -> g + a g + b`` with its cycle-to-cycle noise drawn (an
+        affine response's map does not depend on ``g``, so all are computed at once)."""
+        noise = torch.randn(n.shape, generator=generator, dtype=self.g.dtype, device=n.device)
+        return self.device_model.response.affine_maps(n, params, noise)
+
+    def _compiled_affine_writes(self, index: Tensor, n: Tensor, lengths: list[int], params: dict[str, Tensor],
+                                state: DeviceState, generator: torch.Generator) -> Tensor:
+        """The affine writes, pulse accounting and wear with the in-order loop compiled
+        (:func:`memlearn.crossbar._write_kernel.affine_sequence`): the same maps, random draws and
+        results as :meth:`_affine_writes`, without one torch round per write."""
+        a, b = self._affine_maps(n, params, generator)
+        fault = state.fault.reshape(-1) if self.device_model.faults is not None else state.fault.new_zeros(0)
+        pulses, steps, conductance = affine_sequence(
+            self.g.view(-1).numpy(), index.numpy(), a.numpy(), b.to(a.dtype).numpy(),
+            state.params["g_min"].reshape(-1).numpy(), state.params["g_max"].reshape(-1).numpy(),
+            fault.numpy(), n.abs().numpy(), torch.tensor(lengths, dtype=torch.int64).numpy(),
+            self.n_writes.view(-1).numpy())
+        # Written through NumPy views: tell torch the buffers changed (caches key on their versions).
+        torch.autograd.graph.increment_version(self.g)
+        torch.autograd.graph.increment_version(self.n_writes)
+        total = self.pulse_counter.record_totals(pulses, steps, conductance)
+        self._wear(state)
+        return total
+
     def _affine_writes(self, index: Tensor, n: Tensor, lengths: list[int], params: dict[str, Tensor],
                        free: Tensor | None, generator: torch.Generator) -> Tensor:
         """Writes of a response whose n-pulse map ``g -> clip(g + a g + b + std xi)`` does not depend
         on ``g``: every event's map is computed at once; each write then only reads, maps, clips
         and writes back its devices. Returns the conductances before each event's write."""
-        a, b, var = self.device_model.response.affine_moments(n, params)
-        noise = torch.randn(b.shape, generator=generator, dtype=b.dtype, device=b.device)
-        b = torch.addcmul(b, var.clamp_min_(0).sqrt_(), noise)
+        a, b = self._affine_maps(n, params, generator)
         if free is not None:  # stuck and worn-out devices keep their conductance
             a, b = a * free, b * free
         flat = self.g.view(-1)

@@ -12,8 +12,13 @@ Counts follow the weight layout (out, in); a positive count potentiates the weig
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 from torch import Tensor
+
+from memlearn import _numba
+from memlearn.periphery._coincidence_kernel import MAX_LENGTH, coincidence_kernel
 
 _P_BITS = 15
 """Resolution of the pulse-probability comparator: probabilities are compared against 15-bit
@@ -40,41 +45,93 @@ def management_scales(x: Tensor, d: Tensor, lr: float, dw_min: float, bl: Tensor
     Returns:
         ``(c_x, c_d)``, each (batch, 1).
     """
+    x_max = x.abs().amax(dim=1, keepdim=True)
+    d_max = d.abs().amax(dim=1, keepdim=True)
+    return _scales(x_max, d_max, lr, dw_min, bl, update_management)
+
+
+def _scales(x_max: Tensor, d_max: Tensor, lr: float, dw_min: float, bl: Tensor | int,
+            update_management: bool) -> tuple[Tensor, Tensor]:
+    """:func:`management_scales` from the per-sample maxima (batch, 1)."""
     k = lr / (dw_min * (bl if isinstance(bl, Tensor) else float(bl)))
-    k = torch.as_tensor(k, dtype=x.dtype, device=x.device).expand(x.shape[0], 1)
+    c = torch.as_tensor(k, dtype=x_max.dtype, device=x_max.device).expand(x_max.shape[0], 1).sqrt()
     if not update_management:
-        c = k.sqrt()
         return c, c
-    x_max = x.abs().amax(dim=1, keepdim=True).clamp_min(1e-30)
-    d_max = d.abs().amax(dim=1, keepdim=True).clamp_min(1e-30)
-    ratio = (d_max / x_max).sqrt()
-    c = k.sqrt()
+    ratio = (d_max.clamp_min(1e-30) / x_max.clamp_min(1e-30)).sqrt_()
     return c * ratio, c / ratio
 
 
-def managed_length(x: Tensor, d: Tensor, lr: float, dw_min: float, bl: int) -> int:
-    """Stream length for this batch with BL management (aihwkit's ``update_bl_management``):
-    the fewest pulses that can still express the largest requested update,
-    ``ceil(lr max|x| max|d| / dw_min)``, at most ``bl``, at least 1."""
-    x_max = x.abs().amax(dim=1)
-    d_max = d.abs().amax(dim=1)
-    need = float((lr * x_max * d_max / dw_min).max()) if x.shape[0] else 0.0
-    return int(max(1, min(bl, -(-need // 1))))
+def managed_lengths(x: Tensor, d: Tensor, lr: float, dw_min: float, bl: int) -> Tensor:
+    """Stream length of every sample with BL management (aihwkit's ``update_bl_management``, which
+    sizes each vector's trains on its own): the fewest pulses that can still express the sample's
+    largest requested update, ``ceil(lr max|x| max|d| / dw_min)``, at most ``bl``, at least 1.
+
+    Returns a (batch,) int64 tensor."""
+    need = (lr / dw_min) * x.abs().amax(dim=1) * d.abs().amax(dim=1) if x.shape[0] else x.new_zeros(0)
+    return need.ceil_().clamp_(1, bl).to(torch.int64)
+
+
+def _uniforms(count: int, generator: torch.Generator, device: torch.device) -> Tensor:
+    """``count`` int16 uniforms in [0, 2^15): 64-bit random words used as four 15-bit uniforms each
+    (about 8x cheaper than one float draw per bit)."""
+    words = torch.empty((count + 3) // 4, dtype=torch.int64, device=device).random_(generator=generator)
+    return words.view(torch.int16)[:count].bitwise_and_(_P_ONE - 1)
+
+
+def _firing_levels(p: Tensor) -> Tensor:
+    """int16 levels: a uniform ``u <= level`` fires with probability ``round(p 2^15) / 2^15``,
+    exactly 0 at ``p = 0`` (level -1) and 1 at ``p = 1``."""
+    return (p.clamp(0.0, 1.0) * _P_ONE).round_().sub_(1).to(torch.int16)
 
 
 def bit_streams(p: Tensor, bl: int, generator: torch.Generator) -> Tensor:
-    """Bernoulli pulse trains: (batch, n) probabilities -> (batch, bl, n) float tensor of 0/1.
+    """Bernoulli pulse trains: (batch, n) probabilities -> (batch, bl, n) float tensor of 0/1."""
+    u = _uniforms(p.numel() * bl, generator, p.device).view(p.shape[0], bl, p.shape[1])
+    return (u <= _firing_levels(p).unsqueeze(1)).to(p.dtype)
 
-    Draws 64-bit random words and uses each as four 15-bit uniforms (about 8x cheaper than one
-    float draw per bit); a bit fires when its uniform is below ``round(p 2^15)``.
-    """
-    batch, n = p.shape
-    count = batch * bl * n
-    words = torch.empty((count + 3) // 4, dtype=torch.int64, device=p.device).random_(generator=generator)
-    u = words.view(torch.int16)[:count].view(batch, bl, n).bitwise_and_(_P_ONE - 1)
-    # u <= round(p 2^15) - 1 fires with probability round(p 2^15) / 2^15: exactly 0 at p = 0, 1 at p = 1.
-    threshold = (p.clamp(0.0, 1.0) * _P_ONE).round_().sub_(1).to(torch.int16)
-    return (u <= threshold.unsqueeze(1)).to(p.dtype)
+
+class _Streams(NamedTuple):
+    """One update's stream draws. Uniforms are drawn only for the slots that can fire: for every
+    sample ``b`` (in order), slot ``t < lengths[b]`` and line with a firing level >= 0, in
+    (sample, slot, line) order; ``level_*`` (batch, lines) int16, ``sign_*`` (batch, lines) int8."""
+
+    pool_x: Tensor
+    pool_d: Tensor
+    level_x: Tensor
+    level_d: Tensor
+    sign_x: Tensor
+    sign_d: Tensor  # carries the descent sign
+    lengths: Tensor
+
+
+def _draw_streams(x: Tensor, d: Tensor, lr: float, dw_min: float, bl: int, generator: torch.Generator,
+                  update_management: bool, bl_management: bool) -> _Streams:
+    batch = x.shape[0]
+    x_abs, d_abs = x.abs(), d.abs()
+    x_max = x_abs.amax(dim=1, keepdim=True) if x.shape[1] else x_abs.new_zeros(batch, 1)
+    d_max = d_abs.amax(dim=1, keepdim=True) if d.shape[1] else d_abs.new_zeros(batch, 1)
+    if bl_management:  # managed_lengths, from the maxima at hand
+        lengths = (x_max * d_max).mul_(lr / dw_min).ceil_().clamp_(1, bl).view(batch).to(torch.int64)
+    else:
+        lengths = torch.full((batch,), bl, dtype=torch.int64, device=x.device)
+    c_x, c_d = _scales(x_max, d_max, lr, dw_min, lengths.unsqueeze(1).to(x.dtype), update_management)
+    level_x, level_d = _firing_levels(x_abs.mul_(c_x)), _firing_levels(d_abs.mul_(c_d))
+    # Lines that cannot fire (zero input or error) need no draws: most pixels of an image are 0.
+    slots = torch.stack([level_x.ge(0).sum(1), level_d.ge(0).sum(1)]).mul_(lengths).sum(1).tolist()
+    pool_x = _uniforms(slots[0], generator, x.device)
+    pool_d = _uniforms(slots[1], generator, x.device)
+    return _Streams(pool_x, pool_d, level_x, level_d, x.sign().to(torch.int8), d.sign().neg_().to(torch.int8), lengths)
+
+
+def _signed_bits(pool: Tensor, level: Tensor, sign: Tensor, lengths: Tensor, dtype: torch.dtype) -> Tensor:
+    """(batch, BL, n) streams in {-1, 0, 1} from the drawn uniforms (see ``_Streams``); slots past a
+    sample's own length stay empty."""
+    length = int(lengths.max()) if lengths.numel() else 1
+    live = torch.arange(length, device=level.device) < lengths.unsqueeze(1)  # (batch, BL)
+    slot = live.unsqueeze(2) & level.ge(0).unsqueeze(1)  # the slots that were drawn, row-major order
+    u = torch.zeros(slot.shape, dtype=torch.int16, device=level.device).masked_scatter_(slot, pool)
+    bits = (u <= level.unsqueeze(1)) & slot
+    return bits.to(dtype).mul_(sign.unsqueeze(1))
 
 
 def signed_streams(x: Tensor, d: Tensor, lr: float, dw_min: float, bl: int, generator: torch.Generator, *,
@@ -82,13 +139,32 @@ def signed_streams(x: Tensor, d: Tensor, lr: float, dw_min: float, bl: int, gene
     """Signed bit streams of one update: ``sd`` (batch, BL, out) and ``sx`` (batch, BL, in), entries
     in {-1, 0, 1}, with the error stream carrying the descent sign, so that the coincidence
     counts ``sd_b^T sx_b`` are the signed pulse counts of sample ``b`` (Gokmen & Vlasov 2016,
-    Eq. 5-6; probabilities from :func:`management_scales`, length from :func:`managed_length`)."""
-    if bl_management:
-        bl = managed_length(x, d, lr, dw_min, bl)
-    c_x, c_d = management_scales(x, d, lr, dw_min, bl, update_management)
-    sx = bit_streams(c_x * x.abs(), bl, generator).mul_(x.sign().unsqueeze(1))
-    sd = bit_streams(c_d * d.abs(), bl, generator).mul_(d.sign().unsqueeze(1).neg_())
-    return sd, sx
+    Eq. 5-6; probabilities from :func:`management_scales`, each sample's length from
+    :func:`managed_lengths`; BL is the longest, shorter samples' trailing slots are empty)."""
+    s = _draw_streams(x, d, lr, dw_min, bl, generator, update_management, bl_management)
+    return (_signed_bits(s.pool_d, s.level_d, s.sign_d, s.lengths, d.dtype),
+            _signed_bits(s.pool_x, s.level_x, s.sign_x, s.lengths, x.dtype))
+
+
+def stochastic_events(x: Tensor, d: Tensor, lr: float, dw_min: float, bl: int, generator: torch.Generator, *,
+                      update_management: bool = True, bl_management: bool = True,
+                      per_sample: bool = False) -> tuple[Tensor, Tensor, list[int]]:
+    """The coincidence events of one stochastic pulse update (Gokmen & Vlasov 2016, Eq. 5-6), as
+    :func:`coincidence_events` of :func:`signed_streams`: ``(w_index, n, lengths)``.
+
+    On the CPU a compiled loop packs each sample's streams into 64-bit words and counts
+    coincidences with popcounts (:mod:`memlearn.periphery._coincidence_kernel`); it reads the same
+    random draws and returns the same events in the same order as the torch path.
+    """
+    s = _draw_streams(x, d, lr, dw_min, bl, generator, update_management, bl_management)
+    if _numba.usable(x, d) and bl <= MAX_LENGTH and x.shape[0]:
+        w_index, n, lengths = coincidence_kernel(
+            s.pool_x.numpy(), s.pool_d.numpy(), s.level_x.numpy(), s.level_d.numpy(), s.sign_x.numpy(),
+            s.sign_d.numpy(), s.lengths.numpy(), per_sample)
+        return torch.from_numpy(w_index), torch.from_numpy(n), lengths.tolist()
+    sd = _signed_bits(s.pool_d, s.level_d, s.sign_d, s.lengths, d.dtype)
+    sx = _signed_bits(s.pool_x, s.level_x, s.sign_x, s.lengths, x.dtype)
+    return coincidence_events(sd, sx, per_sample)
 
 
 def stochastic_counts(x: Tensor, d: Tensor, lr: float, dw_min: float, bl: int, generator: torch.Generator, *,
@@ -99,22 +175,19 @@ def stochastic_counts(x: Tensor, d: Tensor, lr: float, dw_min: float, bl: int, g
     Each sample's ``x`` and ``d`` become bit streams of length BL with ``p_x = c_x |x|`` and
     ``p_d = c_d |d|`` (:func:`management_scales`); device ``(j, i)`` receives one pulse of sign
     ``-sign(d_j x_i)`` per coincidence, so ``E[n_ji] dw_min = -lr d_j x_i`` while no probability
-    saturates. The counts are the dense view of :func:`coincidence_events` (what the rule writes).
+    saturates. The counts are the dense view of :func:`stochastic_events` (what the rule writes).
 
     Args:
         x: (batch, in); d: (batch, out); lr: learning rate; dw_min: weight change of one pulse.
         bl: maximum stream length (pulses per update).
         per_sample: False sums the counts over the batch, (out, in); True keeps them per sample,
-            (batch, out, in) (memory grows with the batch: the rule uses the sparse
-            :func:`coincidence_events` on the streams instead).
+            (batch, out, in) (memory grows with the batch: the rule writes the sparse events).
 
     Returns:
         int32 counts, (out, in) or (batch, out, in).
     """
-    sd, sx = signed_streams(x, d, lr, dw_min, bl, generator, update_management=update_management,
-                            bl_management=bl_management)
-    # The dense view of the events the rule writes: one counting path for both.
-    w_index, n, lengths = coincidence_events(sd, sx, per_sample)
+    w_index, n, lengths = stochastic_events(x, d, lr, dw_min, bl, generator, update_management=update_management,
+                                            bl_management=bl_management, per_sample=per_sample)
     n_weights = d.shape[1] * x.shape[1]
     write = torch.repeat_interleave(torch.arange(len(lengths), device=n.device),
                                     torch.tensor(lengths, dtype=torch.long, device=n.device), output_size=n.numel())

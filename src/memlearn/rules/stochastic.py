@@ -8,7 +8,7 @@ import torch
 
 from memlearn.devices.validation import check_range
 from memlearn.nn.tile import AnalogTile
-from memlearn.periphery.pulse_coding import coincidence_events, signed_streams
+from memlearn.periphery.pulse_coding import stochastic_events
 from memlearn.rules.rule import Rule
 from memlearn.rules.update_request import UpdateRequest
 
@@ -28,8 +28,9 @@ class StochasticPulse(Rule):
       one write per sample, so a device pulsed up by one sample and down by the next receives
       both trains (with their noise, wear and energy) in that order.
 
-    Both are sparse: only weights with at least one coincidence are touched
-    (:func:`memlearn.periphery.pulse_coding.coincidence_events` and
+    With ``bl_management`` every sample's trains get their own length (as aihwkit sizes each
+    vector's), in both semantics. Both are sparse: only weights with at least one coincidence are
+    touched (:func:`memlearn.periphery.pulse_coding.stochastic_events` and
     :meth:`memlearn.nn.tile.AnalogTile.apply_weight_pulse_events`), so a small batch costs in
     proportion to its pulses, not to the array.
 
@@ -41,7 +42,7 @@ class StochasticPulse(Rule):
     update_management: bool = True
     """Balance the two streams' largest probabilities (Gokmen et al., Front. Neurosci. 2017)."""
     bl_management: bool = True
-    """Shorten BL to the fewest pulses that express the largest update (aihwkit's default)."""
+    """Shorten each sample's BL to the fewest pulses that express its largest update (aihwkit's default)."""
     per_sample: bool = False
     """Apply each sample's pulse trains in turn (True) or the batch sum at once (False)."""
 
@@ -52,7 +53,8 @@ class StochasticPulse(Rule):
         return {"dw_min": tile.dw_min}
 
     def apply(self, request: UpdateRequest, tile: AnalogTile, state: dict, generator: torch.Generator) -> dict:
-        sd, sx = signed_streams(request.x, request.d, request.lr, state["dw_min"], self.bl, generator,
-                                update_management=self.update_management, bl_management=self.bl_management)
-        tile.apply_weight_pulse_events(*coincidence_events(sd, sx, self.per_sample))
+        events = stochastic_events(request.x, request.d, request.lr, state["dw_min"], self.bl, generator,
+                                   update_management=self.update_management, bl_management=self.bl_management,
+                                   per_sample=self.per_sample)
+        tile.apply_weight_pulse_events(*events)
         return state
