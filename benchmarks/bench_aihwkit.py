@@ -87,7 +87,8 @@ def load_split(n: int):
 
 def aihwkit_like_config(kind: str):
     """memlearn tile matched to aihwkit 1.1.0's defaults: ``ConstantStepDevice`` / ``SoftBoundsDevice``
-    (dw_min 0.001, weights in +-0.6, dw_min_std 0.3, dtod 0.3, up_down_dtod 0.01) and the default
+    (dw_min 0.001, weights in +-0.6, dw_min_std 0.3 (additive for the constant step, proportional to
+    the step for soft bounds: ``mult_noise=True``), dtod 0.3, up_down_dtod 0.01) and the default
     ``IOParameters`` (7-bit DAC, 9-bit ADC, out_bound 12, out_noise 0.06, abs-max noise management,
     bound management), one physical array per layer.
 
@@ -114,9 +115,10 @@ def aihwkit_like_config(kind: str):
     if kind == "constant_step":
         response = LinearStep(states=round(2 * w_max / dw_min), sigma_c2c=sigma, d2d_step=0.3,
                               d2d_asymmetry=0.01, **bounds)
-    else:  # soft bounds: step at w = 0 is w_max * alpha = dw_min
-        response = SoftBounds(n_pulses=round(w_max / dw_min), sigma_c2c=sigma, d2d_step=0.3,
-                              d2d_asymmetry=0.01, **bounds)
+    else:  # soft bounds: step at w = 0 is w_max * alpha = dw_min; noise 0.3 of each pulse's own
+        # step, as aihwkit's SoftBoundsDevice draws it (mult_noise=True)
+        response = SoftBounds(n_pulses=round(w_max / dw_min), sigma_c2c=0.3, c2c_noise="multiplicative",
+                              d2d_step=0.3, d2d_asymmetry=0.01, **bounds)
     return TileConfig(device=Device(response=response), mapping=ReferenceColumnMapping(w_max=w_max),
                       dac=DAC(bits=7), adc=ADC(bits=9, output_range=12.0), dac_backward=DAC(bits=7),
                       adc_backward=ADC(bits=9, output_range=12.0), output_noise=0.06, output_noise_backward=0.06,
