@@ -67,8 +67,12 @@ def managed_lengths(x: Tensor, d: Tensor, lr: float, dw_min: float, bl: int) -> 
     largest requested update, ``ceil(lr max|x| max|d| / dw_min)``, at most ``bl``, at least 1.
 
     Returns a (batch,) int64 tensor."""
-    need = (lr / dw_min) * x.abs().amax(dim=1) * d.abs().amax(dim=1) if x.shape[0] else x.new_zeros(0)
-    return need.ceil_().clamp_(1, bl).to(torch.int64)
+    return _lengths(x.abs().amax(dim=1), d.abs().amax(dim=1), lr, dw_min, bl)
+
+
+def _lengths(x_max: Tensor, d_max: Tensor, lr: float, dw_min: float, bl: int) -> Tensor:
+    """:func:`managed_lengths` from the per-sample maxima (any shape), int64 of that shape."""
+    return (x_max * d_max).mul_(lr / dw_min).ceil_().clamp_(1, bl).to(torch.int64)
 
 
 def _uniforms(count: int, generator: torch.Generator, device: torch.device) -> Tensor:
@@ -110,8 +114,8 @@ def _draw_streams(x: Tensor, d: Tensor, lr: float, dw_min: float, bl: int, gener
     x_abs, d_abs = x.abs(), d.abs()
     x_max = x_abs.amax(dim=1, keepdim=True) if x.shape[1] else x_abs.new_zeros(batch, 1)
     d_max = d_abs.amax(dim=1, keepdim=True) if d.shape[1] else d_abs.new_zeros(batch, 1)
-    if bl_management:  # managed_lengths, from the maxima at hand
-        lengths = (x_max * d_max).mul_(lr / dw_min).ceil_().clamp_(1, bl).view(batch).to(torch.int64)
+    if bl_management:
+        lengths = _lengths(x_max, d_max, lr, dw_min, bl).view(batch)
     else:
         lengths = torch.full((batch,), bl, dtype=torch.int64, device=x.device)
     c_x, c_d = _scales(x_max, d_max, lr, dw_min, lengths.unsqueeze(1).to(x.dtype), update_management)
