@@ -1,21 +1,22 @@
-"""Forward + backward of the analog 784-256-128-10 tanh MLP of ``bench_aihwkit.py`` at batch 10.
+"""Training step of the analog 784-256-128-10 tanh MLP of ``bench_aihwkit.py`` at batch 10, in parts.
 
-Times ``model(x)``, the loss and ``loss.backward()`` (every tile's forward and backward read, bias,
-tanh) per batch of a training run (``AnalogSGD`` with ``StochasticPulse``, MNIST as in
-``bench_aihwkit.py``, random images where the data set is missing), in two settings:
+Per batch of a training run (``AnalogSGD`` with ``StochasticPulse``, batched or, with
+``--per-sample``, aihwkit's per-sample semantics; MNIST as in ``bench_aihwkit.py``, random images
+where the data set is missing):
 
-* ``write_ms``: the first forward + backward after the previous batch's update, so every tile
-  rebuilds its cached read statistics (as in training);
-* ``static_ms``: the same batch again with unchanged weights (statistics reused).
+* ``write_ms``: ``model(x)``, the loss and ``loss.backward()`` (every tile's forward and backward
+  read) right after the previous batch's update, so every tile rebuilds its cached read statistics;
+* ``static_ms``: the same batch again with unchanged weights (statistics reused);
+* ``step_ms``: the update (``opt.step()``: pulse coding and device writes);
+* ``train_ms``: ``write_ms + step_ms``, what a training batch costs.
 
-The update itself is not timed. A float twin's whole training step (``float_step_ms``) runs
-alongside for scale. With ``--baseline SRC`` the ``memlearn`` package under ``SRC`` (e.g. a git
-worktree's ``src``) is loaded next to this one and both models train side by side, batch for
-batch in alternating order, so machine load hits both alike; ``ratio_*`` are medians of the
-per-batch ratios (this tree / baseline). Medians over ``--batches``, one torch thread. Prints
-one JSON object.
+A float twin's whole training step (``float_step_ms``) runs alongside for scale. With
+``--baseline SRC`` the ``memlearn`` package under ``SRC`` (e.g. a git worktree's ``src``) is loaded
+next to this one and both models train side by side, batch for batch in alternating order, so
+machine load hits both alike; ``ratio_*`` are medians of the per-batch ratios (this tree /
+baseline). Medians over ``--batches``, one torch thread. Prints one JSON object.
 
-    .venv/bin/python benchmarks/bench_small_batch.py [--kind constant_step] [--baseline /tmp/base/src]
+    .venv/bin/python benchmarks/bench_small_batch.py [--kind constant_step] [--per-sample] [--baseline /tmp/base/src]
 """
 
 from __future__ import annotations
@@ -78,11 +79,11 @@ def _translate(obj, package: str):
                   if f.init and f.name in known})
 
 
-def _analog(package: str, kind: str):
+def _analog(package: str, kind: str, per_sample: bool):
     training = importlib.import_module(f"{package}.experiments.training")
     rules = importlib.import_module(f"{package}.rules")
     model = training.build_mlp(SIZES, "tanh", _translate(aihwkit_like_config(kind), package), seed=0)
-    return model, rules.AnalogSGD(model, lr=0.1, rule=rules.StochasticPulse(per_sample=False))
+    return model, rules.AnalogSGD(model, lr=0.1, rule=rules.StochasticPulse(per_sample=per_sample))
 
 
 def _timed_fb(model, loss_fn, x, y) -> float:
@@ -91,14 +92,15 @@ def _timed_fb(model, loss_fn, x, y) -> float:
     return time.perf_counter() - t0
 
 
-def _analog_batch(model, opt, loss_fn, x, y) -> tuple[float, float]:
-    """(after the previous write, again unchanged) forward + backward times; then the update."""
+def _analog_batch(model, opt, loss_fn, x, y) -> tuple[float, float, float]:
+    """Forward + backward times (after the previous write, then again unchanged) and the update's."""
     opt.zero_grad(set_to_none=True)
     t_write = _timed_fb(model, loss_fn, x, y)
     opt.zero_grad(set_to_none=True)
     t_static = _timed_fb(model, loss_fn, x, y)
+    t0 = time.perf_counter()
     opt.step()
-    return t_write, t_static
+    return t_write, t_static, time.perf_counter() - t0
 
 
 def _float_batch(model, opt, loss_fn, x, y) -> float:
@@ -114,14 +116,15 @@ def main() -> None:
     parser.add_argument("--kind", default="constant_step", choices=("constant_step", "soft_bounds"))
     parser.add_argument("--batches", type=int, default=300)
     parser.add_argument("--baseline", type=Path, default=None, help="src folder of a baseline memlearn")
+    parser.add_argument("--per-sample", action="store_true", help="aihwkit's per-sample update semantics")
     args = parser.parse_args()
     torch.set_num_threads(1)
     from memlearn.experiments.training import build_mlp
 
     with tempfile.TemporaryDirectory() as tmp:
-        sides = {"": _analog("memlearn", args.kind)}
+        sides = {"": _analog("memlearn", args.kind, args.per_sample)}
         if args.baseline is not None:
-            sides["baseline_"] = _analog(_load_baseline(args.baseline, Path(tmp)), args.kind)
+            sides["baseline_"] = _analog(_load_baseline(args.baseline, Path(tmp)), args.kind, args.per_sample)
         float_model = build_mlp(SIZES, "tanh", None, seed=0, analog=False)
         float_opt = torch.optim.SGD(float_model.parameters(), lr=0.1)
         x, y = _data(BATCH * (args.batches + WARMUP))
@@ -131,17 +134,19 @@ def main() -> None:
             xb, yb = x[i * BATCH:(i + 1) * BATCH], y[i * BATCH:(i + 1) * BATCH]
             order = list(sides.items()) if i % 2 else list(sides.items())[::-1]
             for prefix, (model, opt) in order:
-                t_write, t_static = _analog_batch(model, opt, loss_fn, xb, yb)
+                t_write, t_static, t_step = _analog_batch(model, opt, loss_fn, xb, yb)
                 if i >= WARMUP:
                     times.setdefault(prefix + "write_ms", []).append(t_write)
                     times.setdefault(prefix + "static_ms", []).append(t_static)
+                    times.setdefault(prefix + "step_ms", []).append(t_step)
+                    times.setdefault(prefix + "train_ms", []).append(t_write + t_step)
             t_float = _float_batch(float_model, float_opt, loss_fn, xb, yb)
             if i >= WARMUP:
                 times.setdefault("float_step_ms", []).append(t_float)
-    out = {"kind": args.kind, "batch": BATCH, "batches": args.batches}
+    out = {"kind": args.kind, "per_sample": args.per_sample, "batch": BATCH, "batches": args.batches}
     out.update({k: round(1e3 * statistics.median(v), 3) for k, v in times.items()})
     if args.baseline is not None:
-        for mode in ("write", "static"):
+        for mode in ("write", "static", "step", "train"):
             pairs = zip(times[f"{mode}_ms"], times[f"baseline_{mode}_ms"])
             out[f"ratio_{mode}"] = round(statistics.median(a / b for a, b in pairs), 3)
     print(json.dumps(out))
