@@ -13,25 +13,6 @@ from memlearn.devices.response import SPARSE_FRACTION
 from memlearn.devices.state import FREE, DeviceState
 
 
-class _EventParams(dict):
-    """Per-event device parameters, gathered on first use with one row gather from a packed
-    (devices, parameters) table: one cache line per event instead of one per parameter."""
-
-    def __init__(self, names: tuple[str, ...], table: Tensor, index: Tensor) -> None:
-        super().__init__()
-        self._names, self._table, self._index = names, table, index
-
-    def __missing__(self, key: str) -> Tensor:
-        if key not in self._names:
-            raise KeyError(key)
-        columns = self._table.index_select(0, self._index).unbind(1)  # strided views: no transpose copy
-        self.update(zip(self._names, columns))
-        return self[key]
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._names
-
-
 class Crossbar(nn.Module):
     """A ``rows x cols`` array: rows are word lines (inputs), columns bit lines (outputs).
 
@@ -132,11 +113,10 @@ class Crossbar(nn.Module):
             dense = torch.zeros(self.g.numel(), dtype=n.dtype, device=n.device).index_copy_(0, index, n)
             return self.apply_pulses(dense.view(self.g.shape), generator)
         state = self.state
+        params = self._event_params(state, index)
         affine = self.device_model.response.affine
-        if affine and _numba.usable(self.g) and self.g.is_contiguous():
-            params = _EventParams(*self._packed_params(state), index)
+        if affine and _numba.usable(self.g):
             return self._compiled_affine_writes(index, n, lengths, params, state, generator)
-        params = {k: v.reshape(-1).index_select(0, index) for k, v in state.params.items()}
         free = None
         if self.device_model.faults is not None:
             free = state.fault.reshape(-1).index_select(0, index) == FREE
@@ -155,15 +135,17 @@ class Crossbar(nn.Module):
         self._wear(state)
         return total
 
-    def _packed_params(self, state: DeviceState) -> tuple[tuple[str, ...], Tensor]:
-        """The per-device parameters as one (devices, parameters) table, rebuilt when they change."""
+    def _event_params(self, state: DeviceState, index: Tensor) -> dict[str, Tensor]:
+        """Every event's device parameters, by one row gather from a packed (devices, parameters)
+        table (one cache line per event instead of one per parameter; the columns are views)."""
         key = tuple((v.data_ptr(), v._version) for v in state.params.values())
         cached = getattr(self, "_packed", None)
-        if cached is None or cached[0] != key:
+        if cached is None or cached[0] != key:  # rebuilt when the parameters change
             names = tuple(state.params)
             table = torch.stack([state.params[k].reshape(-1) for k in names], dim=1)
             cached = self._packed = (key, names, table)
-        return cached[1], cached[2]
+        _, names, table = cached
+        return dict(zip(names, table.index_select(0, index).unbind(1)))
 
     def _wear(self, state: DeviceState) -> None:
         """Devices past their endurance budget become stuck (``Device.wear``)."""

@@ -76,51 +76,52 @@ def directional(params: dict[str, Tensor], name: str, up: bool) -> Tensor:
 
 def saturating_moments(g: Tensor, n: Tensor, params: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
     """Exact mean and variance (S, S^2) after ``n`` signed pulses (no clipping)."""
-    nf = n.to(g.dtype)
-    s = nf.sign()
-    x = torch.expm1(nf.abs() * params["log_keep_mid"] + nf * params["log_keep_half"])
-    target = params["target_mid"] + s * params["target_half"]
-    mean = g - (target - g) * x
-    nvar = params["nvar_mid"] + s * params["nvar_half"]
-    var = nvar * x * (x + 2.0)
+    x, c, s, na = _affine_terms(n, params)
+    mean = g - (c - g) * x
+    var = _additive_var(x, s, params)
     if "mult_log_mid" in params:  # noise proportional to the step (see multiplicative_params)
-        var = var + ((target - g) * (1.0 + x)).square() * _mult_growth(nf, s, params)
+        var = var + ((c - g) * (1.0 + x)).square() * _mult_growth(na, s, params)
     return mean, var
 
 
-def _mult_growth(nf: Tensor, s: Tensor, params: dict[str, Tensor]) -> Tensor:
+def _mult_growth(na: Tensor, s: Tensor, params: dict[str, Tensor]) -> Tensor:
     """``expm1(|n| m)`` of the direction of each count (multiplicative noise)."""
-    return torch.expm1(nf.abs() * torch.addcmul(params["mult_log_mid"], s, params["mult_log_half"]))
+    return torch.expm1(na * torch.addcmul(params["mult_log_mid"], s, params["mult_log_half"]))
+
+
+def _affine_terms(n: Tensor, params: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """``(x, c, s, |n|)`` of the n-pulse map ``mean = g + (g - c) x``: ``x = q^n - 1`` and the
+    asymptote ``c`` of each count's direction ``s = sign(n)``."""
+    nf = n.to(params["log_keep_mid"].dtype)
+    s = nf.sign()
+    na = nf.abs()
+    x = torch.expm1(torch.addcmul(na * params["log_keep_mid"], nf, params["log_keep_half"]))
+    return x, torch.addcmul(params["target_mid"], s, params["target_half"]), s, na
+
+
+def _additive_var(x: Tensor, s: Tensor, params: dict[str, Tensor]) -> Tensor:
+    """Variance of the additive noise after the pulses, ``nvar x (x + 2)``."""
+    return torch.addcmul(params["nvar_mid"], s, params["nvar_half"]).mul_(x).mul_(x + 2.0)
 
 
 def saturating_affine(n: Tensor, params: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
     """The n-pulse map as ``mean(g) = g + a g + b`` and its variance (``PulseResponse.affine_moments``):
     with ``x = q^n - 1``, ``mean = g + (g - c) x`` gives ``a = x``, ``b = -c x``."""
-    nf = n.to(params["log_keep_mid"].dtype)
-    s = nf.sign()
-    x = torch.expm1(nf.abs() * params["log_keep_mid"] + nf * params["log_keep_half"])
-    b = torch.addcmul(params["target_mid"], s, params["target_half"]).mul_(x).neg_()
-    var = torch.addcmul(params["nvar_mid"], s, params["nvar_half"]).mul_(x).mul_(x + 2.0)
-    return x, b, var
+    x, c, s, _ = _affine_terms(n, params)
+    return x, (c * x).neg_(), _additive_var(x, s, params)
 
 
 def saturating_affine_maps(n: Tensor, params: dict[str, Tensor], noise: Tensor) -> tuple[Tensor, Tensor]:
-    """``PulseResponse.affine_maps`` of a saturating response (the terms of :func:`saturating_affine`,
-    each computed once): additive noise ``sqrt(var) xi`` goes into ``b``; noise proportional to the
-    step, ``r (c - g) xi`` with ``r = q^n sqrt(expm1(|n| m))``, is affine in ``g`` once ``xi`` is
-    drawn: ``a -= r xi``, ``b += r xi c``. A response uses one of the two."""
-    nf = n.to(params["log_keep_mid"].dtype)
-    s = nf.sign()
-    na = nf.abs()
-    x = torch.expm1(torch.addcmul(na * params["log_keep_mid"], nf, params["log_keep_half"]))  # q^n - 1
-    c = torch.addcmul(params["target_mid"], s, params["target_half"])
+    """``PulseResponse.affine_maps`` of a saturating response: additive noise ``sqrt(var) xi`` goes
+    into ``b``; noise proportional to the step, ``r (c - g) xi`` with ``r = q^n sqrt(expm1(|n| m))``,
+    is affine in ``g`` once ``xi`` is drawn: ``a -= r xi``, ``b += r xi c``. A response uses one of
+    the two."""
+    x, c, s, na = _affine_terms(n, params)
     b = (c * x).neg_()
     if "mult_log_mid" in params:
-        r = torch.expm1(na.mul_(torch.addcmul(params["mult_log_mid"], s, params["mult_log_half"])))
-        r = r.sqrt_().mul_(x + 1.0).mul_(noise)
+        r = _mult_growth(na, s, params).sqrt_().mul_(x + 1.0).mul_(noise)
         return x - r, b.addcmul_(r, c)
-    var = torch.addcmul(params["nvar_mid"], s, params["nvar_half"]).mul_(x).mul_(x + 2.0)
-    return x, b.addcmul_(var.clamp_min_(0).sqrt_(), noise)
+    return x, b.addcmul_(_additive_var(x, s, params).clamp_min_(0).sqrt_(), noise)
 
 
 def _pulse_block(g: Tensor, n: Tensor, p: dict[str, Tensor], generator: torch.Generator | None, out: Tensor,
