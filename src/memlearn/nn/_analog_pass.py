@@ -21,8 +21,7 @@ from memlearn.periphery.management import BoundManagement, input_scale, operand
 Partials = Callable[[Tensor, float], Tensor]
 """``partials(k, q)``: per-array partial outputs (n_arrays, batch, n_out), normalised, of the
 DAC levels ``k * q`` (``k``: (batch, n_in), whole numbers with ``|k| <= 2**(bits-1) - 1`` when the
-DAC rounds and clips; ``q``: a float); linear in ``k * q`` and returning a fresh tensor. A single
-array may return its outputs as (batch, n_out)."""
+DAC rounds and clips; ``q``: a float); linear in ``k * q`` and returning a fresh tensor."""
 Record = Callable[[Tensor, float], None]
 """Called with ``k, step`` of every pass: the DAC levels are ``k * step`` (cost counters)."""
 
@@ -84,12 +83,14 @@ def _pass(k: Tensor, q: float, partials: Partials, periphery: Periphery, generat
     outputs); with ``track_saturation`` also which vectors saturated (:func:`_saturated`). The
     sum is this call's own tensor (callers scale it in place)."""
     p = partials(k, q)
+    if p.shape[0] == 1:  # one array: its (batch, n_out) outputs, no sum over arrays
+        p = p[0]
     if periphery.output_noise > 0:
         p.add_(torch.randn(p.shape, generator=generator, device=p.device, dtype=p.dtype),
                alpha=periphery.output_noise / periphery.step)
     adc = periphery.adc
     if adc is None:
-        return (p if p.dim() == 2 else p[0] if p.shape[0] == 1 else p.sum(dim=0)), None
+        return (p if p.dim() == 2 else p.sum(dim=0)), None
     saturated = _saturated(p, periphery.top) if track_saturation else None
     return (adc.convert_codes_(p) if p.dim() == 2 else adc.convert_codes_sum_(p)), saturated
 

@@ -351,9 +351,6 @@ class AnalogTile(nn.Module):
             g_read = self.array.conductances(self.read_time, self.generator)
             return lambda k, q: ir_drop_forward_partials(self, _times(k, q), g_read)
         w = None if stats.int8 is not None else self._sample_weights(stats)
-        if w is not None and part.n_row_chunks == 1 and stats.var is None:  # one array: (batch, out) from the matmul
-            w1 = w if part.padded_out == self.out_features else w[:, :self.out_features]
-            return lambda k, q: _times(k, q) @ w1
         buf = self._scratch("partials", (part.n_row_chunks, x2.shape[0], self.out_features), x2)
         if w is None:  # integer DAC levels times int8 weight digits, exact int32 products
             w8 = self._sampler.sample_int8(stats, self.generator)
@@ -391,9 +388,6 @@ class AnalogTile(nn.Module):
         if stats.var is not None:
             return lambda k, q: self._add_read_noise(part.backward_partials(_times(k, q), w),
                                                      part.backward_partials(_square(k, stats.var.dtype), stats.var), q)
-        if part.n_col_blocks == 1:  # one array: (batch, in) straight from the matmul
-            w_t = (w if part.padded_in == self.in_features else w[:self.in_features]).T
-            return lambda k, q: _times(k, q) @ w_t
         return lambda k, q: part.backward_partials(_times(k, q), w)
 
     def forward(self, x: Tensor) -> Tensor:
