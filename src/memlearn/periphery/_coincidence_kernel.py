@@ -89,29 +89,22 @@ def _per_sample(wx, ax, kx, wd, ad, kd, sign_x, sign_d, n_in):
 
 
 @njit
-def _summed(wx, ax, kx, wd, ad, kd, sign_x, sign_d, n_in, n_out):
-    batch = wx.shape[0]
-    acc = np.zeros((n_in, n_out), np.int32)  # input-major running sums
-    for b in range(batch):
-        for ii in range(kx[b]):
-            i = ax[b, ii]
-            word = wx[b, ii]
-            s = np.int32(sign_x[b, i])
-            row = acc[i]
-            for jj in range(kd[b]):
-                c = _popcount(word & wd[b, jj])
-                if c != 0:
-                    j = ad[b, jj]
-                    row[j] += np.int32(c) * s * np.int32(sign_d[b, j])
-    w_index = np.empty(n_in * n_out, np.int64)
-    counts = np.empty(n_in * n_out, np.int32)
+def _summed(w_index, counts, n_in, n_out):
+    """The per-sample events summed into one write: nonzero totals, input-major (as the torch
+    path orders them)."""
+    acc = np.zeros(n_in * n_out, np.int32)  # indexed by weight, (out, in)
+    for e in range(w_index.size):
+        acc[w_index[e]] += counts[e]
+    total_index = np.empty(n_in * n_out, np.int64)
+    total = np.empty(n_in * n_out, np.int32)
     e = 0
     for i in range(n_in):
         for j in range(n_out):
-            w_index[e] = j * n_in + i
-            counts[e] = acc[i, j]
-            e += acc[i, j] != 0
-    return w_index[:e], counts[:e], np.full(1, e, np.int64)
+            w = j * n_in + i
+            total_index[e] = w
+            total[e] = acc[w]
+            e += acc[w] != 0
+    return total_index[:e], total[:e], np.full(1, e, np.int64)
 
 
 def coincidence_kernel(pool_x, pool_d, level_x, level_d, sign_x, sign_d, lengths, per_sample):
@@ -127,6 +120,5 @@ def coincidence_kernel(pool_x, pool_d, level_x, level_d, sign_x, sign_d, lengths
     """
     wx, ax, kx = _pack(pool_x, level_x, lengths)
     wd, ad, kd = _pack(pool_d, level_d, lengths)
-    if per_sample:
-        return _per_sample(wx, ax, kx, wd, ad, kd, sign_x, sign_d, level_x.shape[1])
-    return _summed(wx, ax, kx, wd, ad, kd, sign_x, sign_d, level_x.shape[1], level_d.shape[1])
+    events = _per_sample(wx, ax, kx, wd, ad, kd, sign_x, sign_d, level_x.shape[1])
+    return events if per_sample else _summed(events[0], events[1], level_x.shape[1], level_d.shape[1])
