@@ -296,6 +296,7 @@ def run_memlearn(split: dict, float_model, sizes: list[int], epochs: int, chips:
         best = max(grid, key=lambda s: scored[str(s)]["val_1y_comp"])
         ev = _evaluate(models[best], chip, split["x_test"], split["y_test"], chips)
         out["hwa"] = {"chosen_noise_scale": best, "grid": scored, **_rows(ev.compensated, ev.uncompensated)}
+    print("# memlearn shared physics: " + json.dumps(out), file=sys.stderr, flush=True)
     if pcm_preset:
         pcm = pcm_preset_chip()
         hw = config_for_chip(pcm, quantize_weights=True, level_spacing="device",
@@ -314,6 +315,35 @@ def agreement(memlearn: dict, aihwkit: dict) -> dict:
         return {}
     return {mode: {label: 100 * (memlearn["float_converted"][mode][label][0] - aihwkit["float_converted"][mode][label][0])
                    for label in LABELS} for mode in ("compensated", "uncompensated")}
+
+
+def _cell(rows: dict | None, label: str = "1 year") -> str:
+    if not rows:
+        return "not run"
+    c, u = rows["compensated"][label], rows["uncompensated"][label]
+    return f"{100 * c[0]:.1f} +- {100 * c[1]:.1f} / {100 * u[0]:.1f} +- {100 * u[1]:.1f}"
+
+
+def markdown(results: dict) -> str:
+    """The tables of docs/hardware_aware.md: rows at one year, then the agreement per time."""
+    lines = ["| data | float | aihwkit float-conv. | memlearn float-conv. | aihwkit HWA (chosen) | memlearn HWA (chosen) "
+             "| memlearn PCM preset float-conv. | memlearn PCM preset HWA |", "|" + "---|" * 8]
+    agree = ["| data | compensation | " + " | ".join(LABELS) + " |", "|" + "---|" * (2 + len(LABELS))]
+    for name in [k for k in results if isinstance(results[k], dict) and "network" in results[k]]:
+        r = results[name]
+        a, m = r.get("aihwkit", {}), r.get("memlearn", {})
+        ok = a.get("status") == "ok"
+        ah = a.get("hwa") if ok else None
+        mh = m.get("hwa")
+        pcm = m.get("pcm_preset", {})
+        a_hwa = _cell(ah) + (f" (std {ah['chosen_modifier_std']})" if ah else "")
+        m_hwa = _cell(mh) + (f" (scale {mh['chosen_noise_scale']})" if mh else "")
+        lines.append(f"| {name} {r['network']} | {100 * r['float_test_accuracy']:.1f} | "
+                     f"{_cell(a.get('float_converted') if ok else None)} | {_cell(m.get('float_converted'))} | "
+                     f"{a_hwa} | {m_hwa} | {_cell(pcm.get('float_converted'))} | {_cell(pcm.get('hwa'))} |")
+        for mode, diffs in r.get("agreement_pp", {}).items():
+            agree.append(f"| {name} | {mode} | " + " | ".join(f"{diffs[l]:+.2f}" for l in LABELS) + " |")
+    return "\n".join(lines + [""] + agree)
 
 
 def main() -> None:
@@ -355,6 +385,7 @@ def main() -> None:
             row["agreement_pp"] = agreement(row["memlearn"], row["aihwkit"])
         results[name] = row
     results["seconds"] = time.perf_counter() - t_start
+    print(markdown(results))
     print(json.dumps(results))
 
 
