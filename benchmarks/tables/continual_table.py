@@ -10,7 +10,8 @@ Part ``chip``: split digits (1,347 / 450), 64-32-10 tanh MLP, on the chip (``--p
 deterministic pulses, lr 0.1, batch 16, 2 epochs per task: the continual kind's defaults) with the
 chip strategies (naive, EWC / SI pulse gating with strength 20, replay 100 samples), and its float
 twin: the same network, data, initial weights' distribution and steps (plain SGD lr 0.1, batch 16,
-2 epochs per task) with the digital strategies (van de Ven's lambda / c, replay 10 per class).
+2 epochs per task) with the digital strategies (EWC lambda 100, SI c 1: :data:`SGD_TWIN_STRENGTH`;
+replay 10 per class = the chip's 100 samples).
 
 Every row is printed to stderr when it is done; a markdown table and one JSON line last on stdout.
 
@@ -44,6 +45,11 @@ PUBLISHED = {  # van de Ven & Tolias 2019, Table 2 (split MNIST, average test ac
 """The paper's figures; its replay rows are generative (DGR), so exact replay has no published twin here."""
 
 CHIP_TO_FLOAT = {"naive": "none", "ewc": "ewc", "si": "si", "replay": "replay"}
+
+SGD_TWIN_STRENGTH = {"ewc": 100.0, "si": 1.0}
+"""EWC lambda / SI c of the chip's float twin (plain SGD, lr 0.1): the largest powers of ten at which
+its training stays stable on split digits (lambda 1e3 / c 10 diverge: the penalty's curvature
+``lr * lambda * F`` passes 2). van de Ven's values (1e5 .. 1e10) assume Adam's scale-free steps."""
 
 
 def _row(part: str, data: str, scenario: str, strategy: str, twin: str, r: torch.Tensor, seconds: float) -> dict:
@@ -97,7 +103,7 @@ def chip(preset: str, strategies: list[str], scenarios: list[str], seed: int) ->
             t0 = time.perf_counter()
             fname = CHIP_TO_FLOAT[name]
             r = run_float_stream(mlp(sizes, seed, "tanh"), stream,
-                                 FloatStrategy(name=fname, strength=VAN_DE_VEN_STRENGTH[scenario].get(fname, 1.0),
+                                 FloatStrategy(name=fname, strength=SGD_TWIN_STRENGTH.get(fname, 1.0),
                                                budget_per_class=10),
                                  FloatTraining(iterations=steps, batch_size=16, lr=0.1, optimizer="sgd"),
                                  torch.Generator().manual_seed(seed))
