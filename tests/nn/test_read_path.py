@@ -30,7 +30,7 @@ CONFIGS = {
 
 
 def _reference_read(tile: AnalogTile, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """The forward read written out step by step (the arithmetic of ``memlearn.nn._analog_pass``)."""
+    """The forward read written out step by step (the arithmetic of ``memlearn.periphery.mvm``)."""
     c, part = tile.config, tile.partition
     w = part.pad_weights(c.mapping.normalised(tile.array.g, tile._g_min, tile._g_max, tile.out_features))
     dac, adc, bm = c.dac, c.adc, c.bound_management

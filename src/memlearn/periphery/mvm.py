@@ -1,4 +1,4 @@
-"""One analog MVM through the periphery: scale -> DAC -> arrays -> output noise -> ADC -> sum.
+"""The periphery pipeline of one analog MVM: scale -> DAC -> arrays -> output noise -> ADC -> sum.
 
 Shared by the forward (word lines driven, bit lines sensed) and backward (the transpose) reads.
 A read of a small batch is a few dozen tiny tensor operations, so everything that depends on
@@ -17,6 +17,9 @@ from torch import Tensor
 from memlearn.periphery.adc import ADC
 from memlearn.periphery.dac import DAC
 from memlearn.periphery.management import BoundManagement, input_scale, operand
+
+IDEAL_DAC = DAC(bits=None)
+"""Read voltage used for power accounting and IR drop when no DAC is configured (ideal inputs)."""
 
 Partials = Callable[[Tensor, float], Tensor]
 """``partials(k, q)``: per-array partial outputs (n_arrays, batch, n_out), normalised, of the
