@@ -32,9 +32,14 @@ def _read_power(u: Tensor, r: Tensor, scale: float, scratch: Tensor | None) -> T
     return (sq.sum(0) * (r if r.dtype == u.dtype else r.to(u.dtype))).sum().mul_(operand(scale, u.dtype))
 
 
-def _times(k: Tensor, q: float) -> Tensor:
-    """The DAC levels ``k * q`` as one tensor (``k`` itself when ``q == 1``; never modified)."""
-    return k if q == 1.0 else k * operand(q, k.dtype)
+def _times(k: Tensor, q: float, out: Tensor | None = None) -> Tensor:
+    """The DAC levels ``k * q`` as one tensor (``k`` itself when ``q == 1``; never modified),
+    written into ``out`` when given (a reused buffer of ``k``'s shape)."""
+    if q == 1.0:
+        return k
+    if out is not None and out.shape == k.shape:
+        return torch.mul(k, operand(q, k.dtype), out=out)
+    return k * operand(q, k.dtype)
 
 
 def _rows(t: Tensor, n: int) -> Tensor:
@@ -153,7 +158,8 @@ def _forward_partials(tile: "AnalogTile", stats: ReadStatistics, x2: Tensor, v_r
         w8 = tile.sampler.sample_int8(stats, tile.generator)
         product = lambda k, q: part.forward_partials_int8(k, q, w8, buf)
     else:
-        product = lambda k, q: part.forward_partials(_times(k, q), w, buf)
+        scratch = tile.scratch
+        product = lambda k, q: part.forward_partials(_times(k, q, scratch.get("times", tuple(k.shape), k)), w, buf)
     return product if stats.var is None else _with_read_noise(tile, product, stats.var, transposed=False)
 
 
