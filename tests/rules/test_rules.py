@@ -122,6 +122,22 @@ def test_chain_applies_transforms_before_the_rule():
         chain(ScaleLR(factor=2.0))
 
 
+def test_chain_orders_request_transforms_the_rule_and_pulse_transforms():
+    from memlearn.continual import SparseRewrite
+
+    with pytest.raises(ValueError, match="PulseTransforms may follow"):
+        chain(DeterministicPulse(), ScaleLR(factor=2.0))
+    with pytest.raises(ValueError, match="exactly one Rule, got 2"):
+        chain(DeterministicPulse(), DeterministicPulse())
+    with pytest.raises(ValueError, match="request Transforms may precede"):
+        chain(SparseRewrite(fraction=0.5), DeterministicPulse())
+    # a pulse transform sees the rule's pulses: a closed gate on every weight but one writes only that one
+    req, tile = _request(scale=1.0), _tile()
+    rule = chain(ScaleLR(factor=2.0), DeterministicPulse(), SparseRewrite(fraction=0.04))  # ceil(0.04 * 24) = 1 weight
+    apply_update(rule, req, tile, rule.init(tile), tile.generator)
+    assert int((tile.array.n_writes > 0).sum()) == 2  # one weight: the two devices of its pair
+
+
 @pytest.mark.parametrize("bad", [dict(bl=0), dict(bl=5000)])
 def test_invalid_config_names_the_field(bad):
     with pytest.raises(ValueError, match=next(iter(bad))):
