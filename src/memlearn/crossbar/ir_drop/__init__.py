@@ -2,18 +2,8 @@
 
 ``solve`` (entry points, solver choice), ``cg`` (conjugate gradients), ``nested`` (nested dissection),
 ``sparse`` (SuperLU cross-check, tests only), ``tile_read`` (a tile's arrays read through ``solve``).
+The package exports ``solve``'s entry points (its ``__all__``).
 """
 
-from memlearn.crossbar.ir_drop.solve import (
-    IRDropConfig,
-    NodalSolution,
-    effective_conductance,
-    first_order_conductance,
-    solve,
-    solve_approx,
-    solve_exact,
-    solve_nodal,
-)
-
-__all__ = ["IRDropConfig", "NodalSolution", "effective_conductance", "first_order_conductance",
-           "solve", "solve_approx", "solve_exact", "solve_nodal"]
+from memlearn.crossbar.ir_drop.solve import *  # noqa: F403 - the entry points, named once in solve.__all__
+from memlearn.crossbar.ir_drop.solve import __all__  # noqa: F401
