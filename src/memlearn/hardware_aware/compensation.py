@@ -70,7 +70,7 @@ class DeployedLayer(nn.Module):
         """Put the array in the state it has ``t`` s after programming."""
         if self.statistical is not None:
             g = self.programmed if t <= 0 else self.statistical.accumulated_noise(self.programmed, t, self.generator)
-            self.tile.array.g.copy_(g)
+            self.tile.array.set_conductances(g)
         self.tile.set_read_time(t)
 
     def _shape(self, v: Tensor, ndim: int) -> Tensor:

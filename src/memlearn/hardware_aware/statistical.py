@@ -34,6 +34,6 @@ def program_statistical(tile: AnalogTile, w: Tensor, model: PCMLikeDrift, genera
     g_target = pair_targets(w.to(tile.w_scale) / tile.w_scale[:, None], float(response.g_min),
                             float(response.g_max), "min", tile.config.mapping)
     g_programmed = model.program(g_target, generator)
-    tile.array.g.copy_(g_programmed)
+    tile.array.set_conductances(g_programmed)
     tile.array.state_drift_nu.copy_(model.drift_exponents(g_target, generator))
     return g_programmed
