@@ -17,7 +17,7 @@ Every row is printed to stderr when it is done; a markdown table and one JSON li
 
     nice -n 10 .venv/bin/python benchmarks/tables/continual_table.py [--parts protocol chip] [--iterations 2000]
 
-Run time (2026-12-02, shared 2-core machine under load ~18, one thread): ``--parts chip`` 3 min.
+Run time (2026-12-02, shared 2-core machine under load ~18, one thread): ``--parts chip`` 3-5 min (180 s and 300 s in two runs).
 ``--parts protocol`` was not run to the end (12 runs x 10k Adam steps of a 0.5M-parameter MLP: about
 an hour of a free core; it advanced at ~10% of a core there).
 """
