@@ -38,7 +38,7 @@ Prints progress to stderr and one JSON object as its last stdout line.
     nice -n 10 .venv/bin/python benchmarks/bench_aihwkit_hwa.py [--chips 10] [--datasets digits mnist]
 
 Run time (2026-12-02, shared 2-core machine under load ~18, one torch thread per process):
-digits with every row 415 s; MNIST float-converted rows only (``--datasets mnist --aihwkit-grid
+digits with every row 415-688 s; MNIST float-converted rows only (``--datasets mnist --aihwkit-grid
 --memlearn-grid --no-pcm-preset``) 402 s; the MNIST HWA grids (3 + 3 trainings of 784-256-128-10)
 did not finish in an hour there and were not measured.
 """
