@@ -1,6 +1,11 @@
 """Relaxation to equilibrium: exact block-coordinate minimisation of ``F = E + beta C``.
 
 State in, state out: nothing in the network changes. Vectorised over the batch.
+
+The input layer is clamped and the weights do not change during a relaxation, so the first
+layer's input drive ``W_0 x + b_1`` is read once per relaxation and reused by every sweep (on a
+tile: one read of the clamped input through the circuit per phase, its read noise drawn once for
+the phase; the other products are read at every sweep, as their inputs move).
 """
 
 from __future__ import annotations
@@ -62,16 +67,15 @@ class RelaxResult:
     n_sweeps: int
 
 
-def _sweep(fwd: Sequence[_MatVec], bwd: Sequence[_MatVec], biases: Sequence[Tensor], x: Tensor,
+def _sweep(fwd: Sequence[_MatVec], bwd: Sequence[_MatVec], biases: Sequence[Tensor], drive: Tensor,
            state: list[Tensor], target: Tensor | None, beta: float, step_size: float) -> Tensor:
     """One odd-then-even block sweep; updates ``state`` (a fresh list) and returns the per-sample
-    largest change."""
+    largest change. ``drive``: the clamped input's drive ``W_0 x + b_1`` of the first free layer."""
     n_free = len(state)
-    change = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
+    change = torch.zeros(drive.shape[0], dtype=drive.dtype, device=drive.device)
     for parity in (0, 1):
         for k in range(parity, n_free, 2):  # k indexes free layers: layer k+1 of the network
-            below = x if k == 0 else state[k - 1]
-            h = fwd[k](below) + biases[k]
+            h = drive if k == 0 else fwd[k](state[k - 1]) + biases[k]
             if k + 1 < n_free:
                 h = h + bwd[k + 1](state[k + 1])
                 best = h.clamp(0.0, 1.0)
@@ -94,8 +98,9 @@ def _run(fwd, bwd, biases, x, state, config: RelaxConfig, target, beta) -> Relax
     converged = torch.zeros(batch, dtype=torch.bool, device=x.device)
     residual = torch.full((batch,), float("inf"), dtype=x.dtype, device=x.device)
     sweeps = 0
+    drive = fwd[0](x) + biases[0]  # the clamped input and the weights do not change: read once
     for step in range(1, config.max_steps + 1):
-        residual = _sweep(fwd, bwd, biases, x, s, target, beta, config.step_size)
+        residual = _sweep(fwd, bwd, biases, drive, s, target, beta, config.step_size)
         sweeps = step
         now = residual <= config.tol
         n_steps = torch.where(now & ~converged, torch.full_like(n_steps, step), n_steps)
