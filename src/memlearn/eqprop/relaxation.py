@@ -18,6 +18,7 @@ from torch import Tensor
 
 from memlearn.devices.validation import check_range
 from memlearn.eqprop.network import EnergyNetwork
+from memlearn.nn.tile import AnalogTile
 
 _MatVec = Callable[[Tensor], Tensor]
 
@@ -116,7 +117,10 @@ def relax(network: EnergyNetwork, x: Tensor, state: Sequence[Tensor], config: Re
     """Relax ``network`` with input ``x`` clamped from ``state`` toward the minimum of ``E + beta C``.
 
     Every matrix-vector product goes through the weight's circuit (``forward_circuit`` for
-    ``W s``, ``backward_circuit`` for ``W^T s``), so the tiles' non-idealities act at every step.
+    ``W s``, ``backward_circuit`` for ``W^T s``), so the tiles' non-idealities act at every step;
+    a tile whose reads are exactly linear (no periphery, noise, IR drop or drift:
+    :meth:`AnalogTile.linear_reads`) is read once per relaxation and every sweep reuses that read
+    (same products to float rounding, every read still counted in the tile's cost).
 
     Args:
         network: the energy network (not modified).
@@ -128,10 +132,24 @@ def relax(network: EnergyNetwork, x: Tensor, state: Sequence[Tensor], config: Re
     """
     if len(state) != network.n_free_layers:
         raise ValueError(f"state has {len(state)} layers, the network {network.n_free_layers} free layers")
-    fwd = [m.forward_circuit for m in network.weights]
-    bwd = [m.backward_circuit for m in network.weights]
+    fwd, bwd, flushes = [], [], []
+    for m in network.weights:
+        # a tile whose reads are exactly linear is read once for the whole relaxation (its
+        # conductances do not change during it); every sweep reuses that read, counted as a read
+        reads = m.linear_reads() if isinstance(m, AnalogTile) else None
+        if reads is None:
+            fwd.append(m.forward_circuit)
+            bwd.append(m.backward_circuit)
+        else:
+            fwd.append(reads[0])
+            bwd.append(reads[1])
+            flushes.append(reads[2])
     biases = [b.detach().to(x.dtype) for b in network.biases]
-    return _run(fwd, bwd, biases, x, state, config, target, beta)
+    try:
+        return _run(fwd, bwd, biases, x, state, config, target, beta)
+    finally:
+        for flush in flushes:
+            flush()
 
 
 def relax_tensors(weights: Sequence[Tensor], biases: Sequence[Tensor], x: Tensor, state: Sequence[Tensor],

@@ -7,6 +7,7 @@ import math
 import operator
 from dataclasses import dataclass
 from functools import partial
+from typing import Callable
 
 import torch
 from torch import Tensor, nn
@@ -149,6 +150,7 @@ class AnalogTile(nn.Module):
         self.pending: tuple[Tensor, Tensor] | None = None
         self._cache: tuple[tuple, ReadStatistics] | None = None
         self._dw_cache: tuple[tuple, float] | None = None
+        self._linear_cache: tuple[ReadStatistics, tuple, Tensor] | None = None
         self._sampler = WeightSampler(self.config.read_noise_sampling)
         self._scratch_buffers: dict[str, Tensor] = {}
         self._stat_buffers: dict[str, Tensor] = {}
@@ -173,7 +175,7 @@ class AnalogTile(nn.Module):
         if self.generator.device != device:
             seed = int(torch.randint(0, 2**62, (1,), generator=self.generator, device=self.generator.device))
             self.generator = torch.Generator(device=device).manual_seed(seed)
-        self._cache, self._dw_cache = None, None
+        self._cache, self._dw_cache, self._linear_cache = None, None, None
         self._sampler.reset()
         self._scratch_buffers, self._stat_buffers = {}, {}
         return out
@@ -389,6 +391,51 @@ class AnalogTile(nn.Module):
             return lambda k, q: self._add_read_noise(part.backward_partials(_times(k, q), w),
                                                      part.backward_partials(_square(k, stats.var.dtype), stats.var), q)
         return lambda k, q: part.backward_partials(_times(k, q), w)
+
+    def linear_reads(self) -> tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor], Callable[[], None]] | None:
+        """``(forward, backward, flush)``: reads that reuse one read of the conductances, for a caller
+        that reads the unchanged array many times (EP's relaxation sweeps). Only when every read of
+        this tile is exactly the float product of what it holds: no DAC, ADC, output noise, read
+        noise, IR drop or read time (drift), no noise management; otherwise ``None`` (each read
+        must then go through the circuit). ``forward(x) = x W^T`` and ``backward(d) = d W`` (2-D)
+        with ``W`` as read now; ``flush()`` counts every read made since in :attr:`cost`, as
+        :meth:`forward_circuit` and :meth:`backward_circuit` count theirs (one record for all of
+        them: the counters are sums). Valid until the next write; call ``flush`` before it."""
+        c = self.config
+        if (c.dac is not None or c.adc is not None or c.dac_backward is not None or c.adc_backward is not None
+                or c.output_noise > 0 or c.output_noise_backward > 0 or c.ir_drop is not None
+                or c.noise_management != "none" or self.read_time is not None or c.device.read_noise is not None):
+            return None
+        stats = self._read_statistics()
+        scale_key = (self.w_scale._version, self.w_scale.data_ptr())
+        cache = self._linear_cache
+        if cache is None or cache[0] is not stats or cache[1] != scale_key:  # read again only after a change
+            cache = self._linear_cache = (stats, scale_key, stats.mean[:self.in_features, :self.out_features] * self.w_scale)
+        w = cache[2]  # (in, out)
+        wt = w.T
+        seen_fwd: list[Tensor] = []
+        seen_bwd: list[Tensor] = []
+
+        def forward(x: Tensor) -> Tensor:
+            seen_fwd.append(x)
+            return x @ w
+
+        def backward(d: Tensor) -> Tensor:
+            seen_bwd.append(d)
+            return d @ wt
+
+        def flush() -> None:
+            fwd, bwd = self._directions()
+            for seen, r, direction, scale in ((seen_fwd, stats.row_conductance, fwd, None),
+                                              (seen_bwd, stats.col_conductance, bwd, self.w_scale)):
+                if seen:
+                    u = torch.cat(seen) if len(seen) > 1 else seen[0]
+                    u = u if scale is None else u * scale
+                    self.counter.record(n_vectors=u.shape[0], power=_read_power(u, r, direction.v2, None),
+                                        **direction.counts)
+                    seen.clear()
+
+        return forward, backward, flush
 
     def forward(self, x: Tensor) -> Tensor:
         g = self.array.g
