@@ -71,3 +71,24 @@ def test_ideal_chip_with_stochastic_pulses_keeps_up_with_float_ep_on_mnist():
         acc[name] = evaluate_ep(net, data.x_test, data.y_test, CFG.free)
     assert acc["float"] > 0.4, acc
     assert acc["chip"] >= acc["float"] - 0.06, acc
+
+
+def test_relaxation_on_linear_tiles_reuses_one_read_and_counts_every_read():
+    """Ideal tiles are read once per relaxation (AnalogTile.linear_reads): the same equilibrium as
+    the float network to float rounding, and every sweep's read still counted in the tile's cost."""
+    from memlearn.eqprop import relax
+
+    data = load_digits()
+    x = data.x_train[:16]
+    chip = EnergyNetwork([64, 32, 10], TileConfig(device=get_preset("ideal")), seed=0)
+    ref = EnergyNetwork([64, 32, 10], seed=0, analog=False)
+    cfg = RelaxConfig(max_steps=7, tol=0.0)
+    before = [t.cost.n_mvm for t in chip.tiles()]
+    got = relax(chip, x, chip.zero_state(x), cfg)
+    want = relax(ref, x, ref.zero_state(x), cfg)
+    for a, b in zip(got.state, want.state):
+        assert float((a - b).abs().max()) < 1e-5
+    # layer 0: the clamped input's drive once, plus W_0^T s_1 is not needed (no layer below);
+    # layer 1: one forward and one backward read per sweep, 16 vectors each
+    assert chip.tiles()[0].cost.n_mvm - before[0] == 16
+    assert chip.tiles()[1].cost.n_mvm - before[1] == 2 * 7 * 16
