@@ -37,13 +37,13 @@ hidden = [16]
 preset = "ideal"
 [learning]
 rule = "deterministic"
-lr = 0.1
+lr = 0.3
 [eqprop]
 free_steps = 10
 nudged_steps = 4
 [train]
 epochs = 2
-batch_size = 20
+batch_size = 10
 """,
     "hardware_aware": """
 kind = "hardware_aware"
@@ -76,10 +76,11 @@ preset = "ideal"
 [learning]
 rule = "deterministic"
 [continual]
+stream = "permuted"
+n_tasks = 2
 strategies = ["naive", "ewc"]
-classes_per_task = 5
 [train]
-epochs = 1
+epochs = 2
 batch_size = 32
 lr = 0.1
 """,
@@ -95,13 +96,13 @@ rule = "deterministic"
 k_shots = [1, 5]
 n_episodes = 4
 devices = ["ideal"]
-n_query = 4
+n_query = 8
 [meta_train]
 meta_steps = 6
 meta_batch = 1
 inner_steps = 1
 [adaptation]
-steps = 2
+steps = 10
 """,
     "programming": """
 kind = "programming"

@@ -23,7 +23,7 @@ from memlearn.experiments.progress import RunProgress
 from memlearn.experiments.report import build_report
 from memlearn.experiments.schema import ConfigError
 from memlearn.experiments.lock import FolderLock, FolderLockedError, create_fresh_dir
-from memlearn.experiments.storage import JsonLines, atomic_write_json, atomic_write_text, remove_stale_temps
+from memlearn.experiments.storage import CorruptFileError, JsonLines, atomic_write_json, atomic_write_text, remove_stale_temps
 
 RESOLVED = "config.resolved.toml"
 TIMINGS = "timings.jsonl"
@@ -183,6 +183,8 @@ def run_experiment(config_path: str | Path | None = None, *, config: dict | None
 def _failed(folder: Path, created: bool, exc: BaseException, resumed: bool) -> None:
     """After a failure: a folder this call created that holds no record is removed (nothing ran);
     otherwise ``run.json`` records the failure. A SIGKILL skips this (resume handles that case)."""
+    if isinstance(exc, CorruptFileError):
+        return  # an unreadable file: the folder is left exactly as it was, for the user to inspect
     if created and not _has_records(folder):
         shutil.rmtree(folder, ignore_errors=True)
         return

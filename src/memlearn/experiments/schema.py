@@ -107,10 +107,10 @@ def check_numbers(cls: type, data: Any, path: str, source: str | Path | None = N
         annotation = hints.get(key)
         if annotation is None:
             continue
-        _check_value(annotation, value, _join(path, key), source)
+        _check_value(annotation, value, _join(path, key), source, field_docs(cls).get(key, ""))
 
 
-def _check_value(annotation: Any, value: Any, field: str, source: str | Path | None) -> None:
+def _check_value(annotation: Any, value: Any, field: str, source: str | Path | None, doc: str = "") -> None:
     members = _dataclass_members(annotation)
     if members and isinstance(value, dict):
         check_numbers(members[0], value, field, source)
@@ -120,16 +120,19 @@ def _check_value(annotation: Any, value: Any, field: str, source: str | Path | N
         args = [a for a in typing.get_args(annotation) if a is not Ellipsis]
         for i, item in enumerate(value):
             if args:
-                _check_value(args[min(i, len(args) - 1)] if origin is tuple else args[0], item, f"{field}[{i}]", source)
+                _check_value(args[min(i, len(args) - 1)] if origin is tuple else args[0], item, f"{field}[{i}]", source,
+                             doc)
         return
     admits = _admits(annotation)
     if not admits or object in admits or not admits & set(_NUMBERS):
         return
     wrong = (isinstance(value, bool) and bool not in admits) or (isinstance(value, str) and str not in admits)
     if wrong:
-        kinds = " or ".join(sorted(t.__name__ for t in admits))
-        raise ConfigError(f"{_where(source)}[{field}] = {value!r}: must be a {kinds}, not a "
-                          f"{type(value).__name__} (write it without quotes)")
+        kinds = " or ".join(sorted({"int": "an integer", "float": "a number", "str": "a string", "bool": "a boolean"}
+                                   [t.__name__] for t in admits))
+        hint = f"; allowed: {doc}" if doc else ""
+        raise ConfigError(f"{_where(source)}[{field}] = {value!r}: must be {kinds}, not {type(value).__name__} "
+                          f"{value!r} (write numbers without quotes){hint}")
 
 
 def _join(path: str, key: Any) -> str:

@@ -26,8 +26,9 @@ from memlearn.experiments.schema import ConfigError, validate
 from memlearn.experiments.storage import CorruptFileError, atomic_write_bytes, atomic_write_json, atomic_write_text
 from memlearn.experiments.trial import run_trial
 
-DONE = ("ok", "diverged")
-"""Trial statuses a re-run does not repeat (a divergence is a deterministic result, not a failure)."""
+DONE = ("ok", "diverged", "at_chance")
+"""Trial statuses a re-run does not repeat (a divergence or a run at chance level is a deterministic
+result, not a failure)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -311,6 +312,7 @@ def _run_sweep(cfg: SweepConfig, base: dict, folder: Path, workers: int, schedul
     n_ok = sum(r["status"] == "ok" for r in ordered)
     summary = {"name": cfg.name, "n_trials": len(specs), "n_ok": n_ok,
                "n_diverged": sum(r["status"] == "diverged" for r in ordered),
+               "n_at_chance": sum(r["status"] == "at_chance" for r in ordered),
                "n_failed": sum(r["status"] not in DONE for r in ordered), "n_skipped": n_skipped,
                "status": "ok" if n_ok == len(specs) else "incomplete"}
     summary.update(write_sweep_outputs(folder, cfg, ordered))
