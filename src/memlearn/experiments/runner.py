@@ -112,6 +112,7 @@ def run_experiment(config_path: str | Path | None = None, *, config: dict | None
         if overrides:
             raise ConfigError("--set cannot be combined with --resume: a resumed run keeps its resolved config")
         lock = FolderLock(folder).acquire()
+        removed = remove_stale_temps(folder)
         if not source.exists():
             lock.release()
             raise FileNotFoundError(f"--resume {folder}: no {RESOLVED} there, so it is not a run folder (or its "
@@ -145,8 +146,8 @@ def run_experiment(config_path: str | Path | None = None, *, config: dict | None
         else:
             folder, created = create_fresh_dir(Path(runs_dir), head.name), True
         lock = FolderLock(folder).acquire()
-    try:
         removed = remove_stale_temps(folder)
+    try:
         if resume is None:
             if not (folder / RESOLVED).exists():
                 atomic_write_text(folder / RESOLVED, dump_toml(cfg))
