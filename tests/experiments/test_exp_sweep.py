@@ -31,7 +31,7 @@ timeout = 600
 [set]
 "train.float_baseline" = false
 [axes]
-"learning.lr" = [0.05, 0.2]
+"learning.lr" = [0.5, 1.0]
 """
 
 
