@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,11 +34,10 @@ KILL_ENV = "MEMLEARN_KILL_AT"
 
 # Kill points of each cycle: several processes per cycle (a kill, then a resume killed again ...).
 CYCLES: list[list[str]] = [
-    ["checkpoint.pt:1:before", "checkpoint.pt:1:after", "checkpoint.pt:1:before"],
-    ["metrics.jsonl:1:before", "metrics.jsonl:2:after", "metrics.jsonl:2:before"],
-    ["summary.json:1:before", "run.json:1:before", "summary.json:1:after"],
-    ["checkpoint.pt:2:before", "metrics.jsonl:3:before", "run.json:1:after"],
-    ["checkpoint.pt:1:after", "metrics.jsonl:1:after", "checkpoint.pt:2:after"],
+    ["checkpoint.pt:1:before", "checkpoint.pt:1:after", "metrics.jsonl:1:before", "metrics.jsonl:2:after",
+     "summary.json:1:before", "run.json:1:after"],
+    ["checkpoint.pt:2:before", "metrics.jsonl:3:before", "checkpoint.pt:1:after", "summary.json:1:after",
+     "run.json:1:before", "metrics.jsonl:2:before"],
 ]
 
 
@@ -85,10 +85,56 @@ def _second_writer(cfg: Path, work: Path, name: str) -> bool:
     return refused
 
 
+def _chaos_kind(kind: str, work: Path, rounds: int) -> dict:
+    """Reference run, kill cycles and the second-writer check of one kind; returns its counts."""
+    totals = {"kills": 0, "resumed": 0, "byte_identical": 0, "mismatched": 0, "stale_files": 0,
+              "refused_second_writers": 0, "second_writer_tries": 0, "by_kind": {}, "by_point": {}}
+    (work / kind).mkdir()
+    name = f"tiny-{kind}"
+    cfg = write_config(work / kind, kind, name)
+    ref = _memlearn([str(cfg), "--runs-dir", str(work / kind / "ref")], work)
+    if ref.returncode not in (0, 3):
+        raise SystemExit(f"{kind}: the reference run failed:\n{ref.stderr[-3000:]}")
+    ref_dir = work / kind / "ref" / name
+    kills = 0
+    for c, cycle in enumerate(CYCLES[:rounds]):
+        runs = work / kind / f"runs-{c}"
+        folder = runs / name
+        proc = _memlearn([str(cfg), "--runs-dir", str(runs)], work, kill=cycle[0])
+        # Each next process is a resume with the next kill point (a finished run is resumed
+        # too: that must leave its results unchanged); then resumes until one finishes.
+        for point, nxt in zip(cycle, [*cycle[1:], None]):
+            if proc.returncode == -signal.SIGKILL:
+                kills += 1
+                totals["by_point"][point] = totals["by_point"].get(point, 0) + 1
+                totals["resumed"] += 1
+            elif proc.returncode not in (0, 3):
+                break
+            proc = _memlearn(["--resume", str(folder)], work, kill=nxt)
+        if proc.returncode not in (0, 3):
+            totals["mismatched"] += 1
+            print(f"{kind} cycle {c}: exit {proc.returncode}: {proc.stderr[-1500:]}", file=sys.stderr)
+            continue
+        totals["stale_files"] += len(_stale(folder))
+        if _same(folder, ref_dir):
+            totals["byte_identical"] += 1
+        else:
+            totals["mismatched"] += 1
+            print(f"{kind} cycle {c}: files differ from the reference", file=sys.stderr)
+    totals["kills"] += kills
+    totals["by_kind"][kind] = kills
+    refused = _second_writer(cfg, work / kind, name)
+    if refused is not None:
+        totals["second_writer_tries"] += 1
+        totals["refused_second_writers"] += bool(refused)
+    return totals
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--kinds", default=",".join(KINDS))
     ap.add_argument("--rounds", type=int, default=len(CYCLES), help="kill cycles per kind (<= %d)" % len(CYCLES))
+    ap.add_argument("--jobs", type=int, default=2, help="kinds run side by side")
     args = ap.parse_args(argv)
     kinds = [k for k in args.kinds.split(",") if k]
     totals = {"kills": 0, "resumed": 0, "byte_identical": 0, "mismatched": 0, "stale_files": 0,
@@ -96,44 +142,14 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="memlearn-chaos-") as tmp:
         work = Path(tmp)
-        for kind in kinds:
-            name = f"tiny-{kind}"
-            cfg = write_config(work, kind, name)
-            ref = _memlearn([str(cfg), "--runs-dir", str(work / "ref")], work)
-            if ref.returncode not in (0, 3):
-                raise SystemExit(f"{kind}: the reference run failed:\n{ref.stderr[-3000:]}")
-            ref_dir = work / "ref" / name
-            kills = 0
-            for c, cycle in enumerate(CYCLES[:args.rounds]):
-                runs = work / f"runs-{c}"
-                folder = runs / name
-                proc = _memlearn([str(cfg), "--runs-dir", str(runs)], work, kill=cycle[0])
-                # Each next process is a resume with the next kill point (a finished run is resumed
-                # too: that must leave its results unchanged); then resumes until one finishes.
-                for point, nxt in zip(cycle, [*cycle[1:], None]):
-                    if proc.returncode == -signal.SIGKILL:
-                        kills += 1
-                        totals["by_point"][point] = totals["by_point"].get(point, 0) + 1
-                        totals["resumed"] += 1
-                    elif proc.returncode not in (0, 3):
-                        break
-                    proc = _memlearn(["--resume", str(folder)], work, kill=nxt)
-                if proc.returncode not in (0, 3):
-                    totals["mismatched"] += 1
-                    print(f"{kind} cycle {c}: exit {proc.returncode}: {proc.stderr[-1500:]}", file=sys.stderr)
-                    continue
-                totals["stale_files"] += len(_stale(folder))
-                if _same(folder, ref_dir):
-                    totals["byte_identical"] += 1
-                else:
-                    totals["mismatched"] += 1
-                    print(f"{kind} cycle {c}: files differ from the reference", file=sys.stderr)
-            totals["kills"] += kills
-            totals["by_kind"][kind] = kills
-            refused = _second_writer(cfg, work, name)
-            if refused is not None:
-                totals["second_writer_tries"] += 1
-                totals["refused_second_writers"] += bool(refused)
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            for part in pool.map(lambda kind: _chaos_kind(kind, work, args.rounds), kinds):
+                for key, value in part.items():
+                    if isinstance(value, dict):
+                        for k, v in value.items():
+                            totals[key][k] = totals[key].get(k, 0) + v
+                    else:
+                        totals[key] += value
     totals["wall_s"] = round(time.time() - started, 1)
     print(json.dumps(totals, sort_keys=True))
     ok = totals["mismatched"] == 0 and totals["stale_files"] == 0 and \
