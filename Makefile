@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench docs clean
+.PHONY: demo test bench chaos docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -22,6 +22,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
+
+# SIGKILL every kind at deterministic write points, resume, compare with uninterrupted runs (one JSON line).
+chaos: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/chaos.py
 
 docs: $(STAMP)
 	$(BIN)/python -m memlearn.experiments.config_docs > docs/config.md

@@ -37,13 +37,13 @@ def test_bad_config_exits_2_with_a_message(tmp_path):
 
 def test_run_json_prints_the_summary_last(tmp_path):
     sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent / "experiments"))
-    from helpers import tiny_config
+    from helpers import blobs_config
 
-    cfg = tiny_config(tmp_path, epochs=1, n_train=32)
+    cfg = blobs_config(tmp_path, name="tiny", epochs=2)
     result = runner.invoke(app, ["run", str(cfg), "--runs-dir", str(tmp_path / "runs"), "--json", "--no-progress",
                                  "--set", "train.float_baseline=false"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout.strip().splitlines()[-1])
-    assert summary["status"] == "ok" and summary["epochs"] == 1 and summary["float_test_accuracy"] is None
+    assert summary["status"] == "ok" and summary["epochs"] == 2 and summary["float_test_accuracy"] is None
     again = runner.invoke(app, ["report", str(tmp_path / "runs" / "tiny")])
     assert again.exit_code == 0 and "report.html" in again.output

@@ -34,6 +34,7 @@ def run(config: Optional[Path] = typer.Argument(None, help="Experiment config (T
         runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="Parent folder of run folders."),
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Live progress bar on stderr.")) -> None:
     """Run one experiment from a TOML config and write runs/<name>/ (metrics, checkpoint, figures, report.html)."""
+    from memlearn.experiments.lock import FolderLockedError
     from memlearn.experiments.runner import run_experiment
     from memlearn.experiments.schema import ConfigError
     from memlearn.experiments.storage import CorruptFileError, dumps
@@ -44,7 +45,7 @@ def run(config: Optional[Path] = typer.Argument(None, help="Experiment config (T
         _fail("give either CONFIG or --resume RUN_DIR, not both")
     try:
         result = run_experiment(config, overrides=set_, runs_dir=runs_dir, resume=resume, progress=progress)
-    except (ConfigError, CorruptFileError, FileNotFoundError) as exc:
+    except (ConfigError, CorruptFileError, FileNotFoundError, FolderLockedError) as exc:
         _fail(str(exc))
     summary = result.summary
     out = sys.stderr if json_out else sys.stdout
@@ -73,7 +74,8 @@ def sweep(spec: Path = typer.Argument(..., help="Sweep file (TOML): base config 
           sweeps_dir: Path = typer.Option(Path("sweeps"), "--sweeps-dir", help="Parent folder of sweep folders."),
           json_out: bool = typer.Option(False, "--json", help="Print the sweep summary as one JSON line last."),
           progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar on stderr.")) -> None:
-    """Run a grid or random sweep of configs x seeds on local processes or a Dask cluster; results.parquet/.csv as trials finish. Re-running skips finished trials."""
+    """Run a grid or random sweep of configs x seeds on local processes or a Dask cluster; results.parquet/.csv as trials finish. Re-running skips finished trials. Exits 3 when a trial failed."""
+    from memlearn.experiments.lock import FolderLockedError
     from memlearn.experiments.schema import ConfigError
     from memlearn.experiments.storage import CorruptFileError, dumps
     from memlearn.experiments.sweep import run_sweep
@@ -82,15 +84,17 @@ def sweep(spec: Path = typer.Argument(..., help="Sweep file (TOML): base config 
         _fail(f"--workers={workers} must be >= 1")
     try:
         result = run_sweep(spec, workers=workers, scheduler=scheduler, sweeps_dir=sweeps_dir, progress=progress)
-    except (ConfigError, CorruptFileError, FileNotFoundError) as exc:
+    except (ConfigError, CorruptFileError, FileNotFoundError, FolderLockedError) as exc:
         _fail(str(exc))
     out = sys.stderr if json_out else sys.stdout
-    print(f"{result.summary['n_ok']} trials ok, {result.summary['n_failed']} failed "
+    print(f"{result.summary['n_ok']} trials ok, {result.summary['n_diverged']} diverged, {result.summary['n_failed']} failed "
           f"({result.summary['n_skipped']} already done)", file=out)
     print(f"results: {result.folder / 'results.csv'}", file=out)
     print(f"report: {result.report}", file=out)
     if json_out:
         print(dumps(result.summary))
+    if result.summary["n_failed"]:
+        raise typer.Exit(3)
 
 
 @app.command(epilog="Example:  memlearn report runs/quickstart   (writes runs/quickstart/report.html)")

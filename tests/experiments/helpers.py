@@ -47,7 +47,8 @@ def blobs_config(folder: Path, name: str = "blobs", epochs: int = 2, extra: str 
         (xtr, ytr), (xte, yte) = make(120), make(60)
         np.savez(data, x_train=xtr.astype(np.float32), y_train=ytr, x_test=xte.astype(np.float32), y_test=yte)
     text = TINY.format(name=name, seed=0, epochs=epochs, n_train=120).replace(
-        'name = "digits"\nn_train = 120\nn_test = 90', f'name = "npz"\npath = "{data}"')
+        'name = "digits"\nn_train = 120\nn_test = 90', f'name = "npz"\npath = "{data}"').replace(
+        "lr = 0.1", "lr = 0.5")  # learns the blobs above chance in one epoch (the runs' health check)
     path = folder / f"{name}.toml"
     path.write_text(text + "figures = false\n" + extra)
     return path

@@ -1,68 +1,44 @@
-"""SIGKILL a running `memlearn run` at random points; `--resume` must end with the same result."""
+"""SIGKILL a running `memlearn run` at deterministic write points (the MEMLEARN_KILL_AT hook: no
+random sleeps), resuming after each kill; the run must end with the uninterrupted result."""
 
 from __future__ import annotations
 
 import os
-import random
-import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 from memlearn.experiments.runner import run_experiment
+from memlearn.experiments.storage import KILL_ENV
 
 from .helpers import blobs_config, same_run_files
 
-MAX_KILLS = 3
+# A kill inside a checkpoint write (temp file complete, not yet renamed), one right after a rename,
+# and one in the middle of a metrics line (a torn tail), each in a later process than the last.
+KILLS = ("checkpoint.pt:2:before", "checkpoint.pt:2:after", "metrics.jsonl:4:before")
 
 
-def _start(args, cwd):
-    return subprocess.Popen([sys.executable, "-m", "memlearn.cli", "run", *args, "--no-progress"], cwd=cwd,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def _run_with_kills(cfg, folder, tmp_path, rng, max_delay):
-    """Start a run, SIGKILL it up to MAX_KILLS times at random instants after training has
-    started, resume it each time; return how many kills landed."""
-    kills = 0
-    proc = _start([str(cfg), "--runs-dir", str(tmp_path / "runs")], tmp_path)
-    while True:
-        if kills < MAX_KILLS:
-            # Wait until training has visibly started, then kill at a random later instant.
-            deadline = time.time() + 120
-            while proc.poll() is None and not (folder / "metrics.jsonl").exists() and time.time() < deadline:
-                time.sleep(0.01)
-            time.sleep(rng.uniform(0.0, max_delay))
-            if proc.poll() is None:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait()
-                kills += 1
-        rc = proc.wait(timeout=300)
-        if rc == 0:
-            return kills
-        assert rc == -signal.SIGKILL, proc.stderr.read().decode()[-2000:]
-        proc = _start(["--resume", str(folder)], tmp_path)
+def _cli(args, cwd, kill=None):
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    env.pop(KILL_ENV, None)
+    if kill:
+        env[KILL_ENV] = kill
+    return subprocess.run([sys.executable, "-m", "memlearn.cli", "run", *args, "--no-progress"], cwd=cwd, env=env,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=600)
 
 
 @pytest.mark.timeout(600)
 def test_sigkill_then_resume_gives_the_uninterrupted_result(tmp_path):
-    cfg = blobs_config(tmp_path, name="tiny", epochs=8)
-    t0 = time.perf_counter()
+    cfg = blobs_config(tmp_path, name="tiny", epochs=6)
     reference = run_experiment(cfg, runs_dir=tmp_path / "ref", progress=False)
-    # Kill within the span of training (measured, so a fast quiet machine still gets killed mid-run).
-    max_delay = 0.7 * (time.perf_counter() - t0)
     folder = tmp_path / "runs" / "tiny"
-    rng = random.Random(1234)
-    for _ in range(6):
-        kills = _run_with_kills(cfg, folder, tmp_path, rng, max_delay)
-        if kills:
-            break
-        # The run outpaced every kill: start afresh with shorter delays.
-        shutil.rmtree(folder)
-        max_delay /= 3
-    assert kills >= 1
+    proc = _cli([str(cfg), "--runs-dir", str(tmp_path / "runs")], tmp_path, KILLS[0])
+    for nxt in (*KILLS[1:], None):
+        assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+        proc = _cli(["--resume", str(folder)], tmp_path, nxt)
+    assert proc.returncode == 0, proc.stderr[-2000:]
     same_run_files(folder, reference.run_dir)
+    assert (folder / "metrics.jsonl").read_bytes() == (reference.run_dir / "metrics.jsonl").read_bytes()
     assert not [p.name for p in folder.iterdir() if p.name.endswith(".tmp")]

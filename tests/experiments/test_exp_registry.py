@@ -24,7 +24,11 @@ def test_builders_return_the_components():
 
 @pytest.mark.parametrize("name", list(registry.RULES))
 def test_every_rule_builds_with_defaults(name):
-    assert registry.build_rule({"rule": name}) is not None
+    rule = registry.build_rule({"rule": name})
+    cls = registry.rule_class(name)
+    assert type(rule) is cls and rule == cls()  # exactly the rule's own defaults
+    with pytest.raises(ConfigError, match=f"learning.nope.*rule = '{name}'.*lr"):
+        registry.build_rule({"rule": name, "nope": 1})
 
 
 def test_unknown_names():

@@ -31,7 +31,7 @@ timeout = 600
 [set]
 "train.float_baseline" = false
 [axes]
-"learning.lr" = [0.05, 0.2]
+"learning.lr" = [0.5, 1.0]
 """
 
 
@@ -101,7 +101,7 @@ timeout = 600
 """)
     first = run_sweep(spec, workers=2, sweeps_dir=tmp_path / "s", progress=False)
     by_hidden = {r["model.hidden"]: r for r in first.rows}
-    assert by_hidden["[4]"]["status"] == "ok"
+    assert by_hidden["[4]"]["status"] in ("ok", "at_chance")  # a result (1 epoch may not learn), not a failure
     assert by_hidden["[0]"]["status"] == "failed" and "model.hidden[0]=0" in by_hidden["[0]"]["error"]
     assert (first.folder / "table_failed.md").exists()
     again = run_sweep(spec, workers=2, sweeps_dir=tmp_path / "s", progress=False)

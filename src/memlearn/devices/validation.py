@@ -6,6 +6,8 @@ import math
 
 
 def _finite(name: str, value: float) -> float:
+    if isinstance(value, (bool, str, bytes)):  # float("400") and float(True) would pass silently
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r} (write it without quotes)")
     try:
         v = float(value)
     except (TypeError, ValueError):

@@ -22,6 +22,14 @@ from memlearn.experiments.schema import ConfigError, validate
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
 
 
+def check_name(field: str, name: str) -> None:
+    """The one name rule of runs and sweeps (their folder names): 1-100 letters, digits, ``_ . -``,
+    starting with a letter or digit, so a name can never leave its parent folder."""
+    if not isinstance(name, str) or not _NAME.match(name) or name in (".", ".."):
+        raise ValueError(f"{field}={name!r} must be 1-100 characters of letters, digits, '_', '.', '-' "
+                         "and start with a letter or digit")
+
+
 @dataclass(frozen=True, kw_only=True)
 class RunHeader:
     """Top-level fields of a run config (every table is validated by its own component)."""
@@ -36,9 +44,7 @@ class RunHeader:
     """Torch CPU threads (1..256); results are bit-identical for a given thread count and machine."""
 
     def __post_init__(self) -> None:
-        if not _NAME.match(self.name):
-            raise ValueError(f"name={self.name!r} must be 1-100 characters of letters, digits, '_', '.', '-' "
-                             "and start with a letter or digit")
+        check_name("name", self.name)
         if not 0 <= self.seed < 2**63:
             raise ValueError(f"seed={self.seed!r} must be in [0, 2^63)")
         if not 1 <= self.threads <= 256:

@@ -80,3 +80,55 @@ def check_devices(model: nn.Module, where: str, max_saturation: float) -> None:
             raise DivergenceError(f"layer {s['layer']}: {saturated:.1%} of devices are saturated at a bound at {where} "
                                   f"(limit train.max_saturation = {max_saturation}); lower the learning rate "
                                   f"or use a device with more states", stats)
+
+
+RUNAWAY_FACTOR = 100.0
+"""A loss above this multiple of the chance-level loss is a runaway (the run stops as diverged)."""
+
+CHANCE_SIGMAS = 3.0
+"""An accuracy within this many binomial standard deviations of chance counts as chance level."""
+
+
+def check_value(value: float, what: str, where: str, fix: str, model: nn.Module | None = None) -> None:
+    """Raise :class:`DivergenceError` if ``value`` (a loss or any figure) is NaN or infinite."""
+    if not math.isfinite(value):
+        raise DivergenceError(f"{what} became {value} at {where}: training diverged; {fix}",
+                              tile_stats(model) if model is not None else [])
+
+
+def check_runaway(loss: float, chance_loss: float, what: str, where: str, fix: str,
+                  model: nn.Module | None = None) -> None:
+    """Raise :class:`DivergenceError` if ``loss`` is NaN/inf or above ``RUNAWAY_FACTOR`` times the loss
+    of a chance-level predictor (``chance_loss``: ln(C) for cross-entropy)."""
+    check_value(loss, what, where, fix, model)
+    if loss > RUNAWAY_FACTOR * chance_loss:
+        raise DivergenceError(f"{what} = {loss:.6g} at {where} is over {RUNAWAY_FACTOR:g}x the chance-level loss "
+                              f"{chance_loss:.3g}: training ran away; {fix}",
+                              tile_stats(model) if model is not None else [])
+
+
+def chance_threshold(chance: float, n: int) -> float:
+    """Highest accuracy that is still chance level on ``n`` test samples: ``p + k sqrt(p (1 - p) / n)``
+    with ``p = chance`` and ``k = CHANCE_SIGMAS`` (the binomial spread of a guessing classifier)."""
+    return chance + CHANCE_SIGMAS * math.sqrt(chance * (1 - chance) / max(int(n), 1))
+
+
+def chance_problem(accuracy: float | None, chance: float, n: int, what: str, fix: str) -> dict | None:
+    """``{"status": "at_chance", "reason": ...}`` if ``accuracy`` is at or below chance level
+    (see :func:`chance_threshold`) or not a finite number; None when it is above."""
+    if accuracy is None or not math.isfinite(accuracy):
+        return {"status": "diverged", "reason": f"{what} is {accuracy}: {fix}"}
+    limit = chance_threshold(chance, n)
+    if accuracy <= limit:
+        return {"status": "at_chance",
+                "reason": f"{what} {accuracy:.4f} is at chance level (chance {chance:.3f}; anything up to "
+                          f"{limit:.3f} on {n} samples is indistinguishable from guessing): {fix}"}
+    return None
+
+
+def verdict(problems: list[dict | None]) -> dict:
+    """The summary fields of the first problem found (``status``, ``reason``, all ``problems``), or {}."""
+    found = [p for p in problems if p is not None]
+    if not found:
+        return {}
+    return {"status": found[0]["status"], "reason": found[0]["reason"], "problems": [p["reason"] for p in found]}

@@ -128,8 +128,9 @@ def _validate_value(annotation: Any, value: Any, path: str) -> Any:
     """Validate one field value against its annotation (dataclass tables checked strictly)."""
     from pydantic import ValidationError
 
-    from memlearn.experiments.schema import _adapter, _dataclass_members
+    from memlearn.experiments.schema import _adapter, _check_value, _dataclass_members
 
+    _check_value(annotation, value, path, None)
     members = _dataclass_members(annotation)
     if members and isinstance(value, dict):
         if len(members) == 1:
@@ -197,7 +198,13 @@ def build_rule(section: dict) -> Any:
     name = section.get("rule", "stochastic")
     if not isinstance(name, str):
         raise ConfigError(f"[learning.rule] = {name!r}: must be a string; allowed: {', '.join(RULES)}")
-    return _build_rule(rule_class(name), {k: v for k, v in section.items() if k not in LEARNING_KEYS}, "learning")
+    cls = rule_class(name)
+    allowed = sorted({f.name for f in dataclasses.fields(cls) if f.init} | set(LEARNING_KEYS))
+    unknown = sorted(set(section) - set(allowed))
+    if unknown:
+        raise ConfigError(f"unknown field 'learning.{unknown[0]}' (value {section[unknown[0]]!r}); allowed fields of "
+                          f"[learning] with rule = {name!r}: {', '.join(allowed)}")
+    return _build_rule(cls, {k: v for k, v in section.items() if k not in LEARNING_KEYS}, "learning")
 
 
 def _build_rule(cls: type, fields: dict, path: str) -> Any:

@@ -70,6 +70,71 @@ def check_keys(cls: type, data: Any, path: str, source: str | Path | None = None
             check_keys(members[0], value, _join(path, key), source)
 
 
+_NUMBERS = (int, float)
+
+
+def _admits(annotation: Any) -> set[type]:
+    """The plain scalar types (bool, int, float, str) an annotation admits; ``Any`` or an unknown
+    type admits everything (an empty set means: do not check)."""
+    if annotation in (bool, int, float, str):
+        return {annotation}
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        out: set[type] = set()
+        for a in typing.get_args(annotation):
+            if a is type(None):
+                continue
+            sub = _admits(a)
+            if not sub:
+                return set()
+            out |= sub
+        return out
+    if origin is typing.Literal:
+        return {type(a) for a in typing.get_args(annotation)}
+    if dataclasses.is_dataclass(annotation) or origin in (list, tuple, dict):
+        return {object}
+    return set()
+
+
+def check_numbers(cls: type, data: Any, path: str, source: str | Path | None = None) -> None:
+    """Numbers must be numbers: a string or a bool where a field takes only numbers (``"400"``,
+    ``true``) is a :class:`ConfigError` naming the field, instead of being coerced; recursively
+    through nested tables and lists of numbers."""
+    if not isinstance(data, dict):
+        return
+    hints = _hints(cls)
+    for key, value in data.items():
+        annotation = hints.get(key)
+        if annotation is None:
+            continue
+        _check_value(annotation, value, _join(path, key), source, field_docs(cls).get(key, ""))
+
+
+def _check_value(annotation: Any, value: Any, field: str, source: str | Path | None, doc: str = "") -> None:
+    members = _dataclass_members(annotation)
+    if members and isinstance(value, dict):
+        check_numbers(members[0], value, field, source)
+        return
+    origin = typing.get_origin(annotation)
+    if origin in (list, tuple) and isinstance(value, list):
+        args = [a for a in typing.get_args(annotation) if a is not Ellipsis]
+        for i, item in enumerate(value):
+            if args:
+                _check_value(args[min(i, len(args) - 1)] if origin is tuple else args[0], item, f"{field}[{i}]", source,
+                             doc)
+        return
+    admits = _admits(annotation)
+    if not admits or object in admits or not admits & set(_NUMBERS):
+        return
+    wrong = (isinstance(value, bool) and bool not in admits) or (isinstance(value, str) and str not in admits)
+    if wrong:
+        kinds = " or ".join(sorted({"int": "an integer", "float": "a number", "str": "a string", "bool": "a boolean"}
+                                   [t.__name__] for t in admits))
+        hint = f"; allowed: {doc}" if doc else ""
+        raise ConfigError(f"{_where(source)}[{field}] = {value!r}: must be {kinds}, not {type(value).__name__} "
+                          f"{value!r} (write numbers without quotes){hint}")
+
+
 def _join(path: str, key: Any) -> str:
     return f"{path}.{key}" if path else str(key)
 
@@ -99,6 +164,7 @@ def validate(cls: type[T], data: Any, path: str, source: str | Path | None = Non
         source: the config file, named in messages.
     """
     check_keys(cls, data, path, source)
+    check_numbers(cls, data, path, source)
     try:
         return _adapter(cls).validate_python(data)
     except ValidationError as exc:
@@ -107,12 +173,12 @@ def validate(cls: type[T], data: Any, path: str, source: str | Path | None = Non
         field = _join(path, ".".join(str(p) for p in loc)) if loc else path
         msg = err.get("msg", str(exc)).removeprefix("Value error, ")
         if not loc:  # a __post_init__ check: its message names the field, value and range
-            raise ConfigError(f"{_where(source)}[{field}] {msg}") from None
+            raise ConfigError(f"{_where(source)}{f'[{field}] ' if field else ''}{msg}") from None
         allowed = _allowed(cls, loc)
         hint = f"; allowed: {allowed}" if allowed else ""
         raise ConfigError(f"{_where(source)}[{field}] = {err.get('input')!r}: {msg}{hint}") from None
     except (TypeError, ValueError) as exc:  # raised by a __post_init__ pydantic did not wrap
-        raise ConfigError(f"{_where(source)}[{path}]: {exc}") from None
+        raise ConfigError(f"{_where(source)}{f'[{path}]: ' if path else ''}{exc}") from None
 
 
 @functools.lru_cache(maxsize=None)

@@ -20,13 +20,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from memlearn.experiments.config import dump_toml, header, load_toml, set_path
+from memlearn.experiments.config import check_name, dump_toml, header, load_toml, set_path
+from memlearn.experiments.lock import FolderLock
 from memlearn.experiments.schema import ConfigError, validate
 from memlearn.experiments.storage import CorruptFileError, atomic_write_bytes, atomic_write_json, atomic_write_text
 from memlearn.experiments.trial import run_trial
 
-DONE = ("ok", "diverged")
-"""Trial statuses a re-run does not repeat (a divergence is a deterministic result, not a failure)."""
+DONE = ("ok", "diverged", "at_chance")
+"""Trial statuses a re-run does not repeat (a divergence or a run at chance level is a deterministic
+result, not a failure)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,6 +69,7 @@ class SweepConfig:
     """The trade-off figure."""
 
     def __post_init__(self) -> None:
+        check_name("name", self.name)
         if not self.axes and self.mode == "random":
             raise ValueError("axes must list at least one field for mode = \"random\"")
         for key, values in self.axes.items():
@@ -263,6 +266,17 @@ def run_sweep(path: str | Path, *, workers: int = 2, scheduler: str | None = Non
     cfg, base = load_sweep(path)
     folder = Path(sweeps_dir) / cfg.name
     folder.mkdir(parents=True, exist_ok=True)
+    lock = FolderLock(folder).acquire()  # one sweep process per sweep folder
+    try:
+        return _run_sweep(cfg, base, folder, workers, scheduler, progress)
+    finally:
+        lock.release()
+
+
+def _run_sweep(cfg: SweepConfig, base: dict, folder: Path, workers: int, scheduler: str | None,
+               progress: bool) -> SweepResult:
+    from memlearn.experiments.sweep_report import write_sweep_outputs
+
     atomic_write_text(folder / "sweep.resolved.toml", dump_toml({
         "name": cfg.name, "mode": cfg.mode, "n_points": cfg.n_points, "sampler_seed": cfg.sampler_seed,
         "seeds": cfg.seeds, "timeout": cfg.timeout, "axes": cfg.axes,
@@ -298,6 +312,7 @@ def run_sweep(path: str | Path, *, workers: int = 2, scheduler: str | None = Non
     n_ok = sum(r["status"] == "ok" for r in ordered)
     summary = {"name": cfg.name, "n_trials": len(specs), "n_ok": n_ok,
                "n_diverged": sum(r["status"] == "diverged" for r in ordered),
+               "n_at_chance": sum(r["status"] == "at_chance" for r in ordered),
                "n_failed": sum(r["status"] not in DONE for r in ordered), "n_skipped": n_skipped,
                "status": "ok" if n_ok == len(specs) else "incomplete"}
     summary.update(write_sweep_outputs(folder, cfg, ordered))

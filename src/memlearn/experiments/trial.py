@@ -98,16 +98,18 @@ def main(argv: list[str]) -> int:
 
     _watch_parent()
     trial_dir = Path(argv[0])
-    # One process per trial folder at a time: a retry waits for an orphan of a killed worker to exit.
-    lock = open(trial_dir / ".lock", "w")
+    # One process per trial folder at a time: a retry waits for an orphan of a killed worker to exit
+    # (the run itself then takes the folder's own non-blocking lock, .lock).
+    lock = open(trial_dir / ".trial.lock", "w")
     fcntl.flock(lock, fcntl.LOCK_EX)
+    from memlearn.experiments.lock import FolderLockedError
     from memlearn.experiments.runner import run_experiment
     from memlearn.experiments.schema import ConfigError
     from memlearn.experiments.storage import CorruptFileError
 
     try:
         result = run_experiment(trial_dir / "trial.toml", run_dir=trial_dir, progress=False)
-    except (ConfigError, CorruptFileError, FileNotFoundError) as exc:
+    except (ConfigError, CorruptFileError, FileNotFoundError, FolderLockedError) as exc:
         print(f"error: {exc}", flush=True)
         return 2
     return 0 if result.ok else 3

@@ -16,7 +16,9 @@ from memlearn.continual import (STRATEGIES, ChipPhysics, StrategyConfig, StreamT
 from memlearn.continual.streams import TaskStream
 from memlearn.experiments import registry
 from memlearn.experiments.kinds.train_config import ModelConfig
+from memlearn.experiments.health import chance_problem, check_value, verdict
 from memlearn.experiments.schema import ConfigError, validate
+from memlearn.experiments.stages import Stages
 from memlearn.experiments.training import build_mlp
 
 _COLUMNS = ("strategy", "average_accuracy", "forgetting", "backward_transfer", "forward_transfer", "pulses",
@@ -140,21 +142,37 @@ def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> 
     rule = registry.build_rule(config.get("learning", {"rule": "deterministic"}))
     stream = _stream(cfg, data, seed)
     sizes = [stream.n_features, *model_cfg.hidden, stream.n_classes]
-    rows, matrices = [], {}
-    for name in cfg.strategies:
+    stages = Stages(run_dir, log, "continual", config)
+
+    def strategy_stage(name: str) -> dict:
         strategy = dataclasses.replace(params, name=name)
         model = build_mlp(sizes, model_cfg.activation, tile_config, seed=seed)
         on_task = lambda rec, name=name: log({"step": rec["task"], "strategy": name, **rec})
         result = run_stream(model, stream, rule, strategy, training, physics, torch.Generator().manual_seed(seed),
                             on_task=on_task)
         summary = result.summary()
-        rows.append({"strategy": name, **summary})
-        matrices[name] = result.accuracy
+        for key in ("average_accuracy", "write_energy"):
+            check_value(float(summary[key]), f"strategy {name}: {key}", "the end of the stream",
+                        "lower the learning rate")
         log({"step": len(stream), "strategy": name, **summary, "accuracy_matrix": result.accuracy.tolist()})
+        return {"row": {"strategy": name, **summary}, "matrix": result.accuracy}
+
+    rows, matrices = [], {}
+    for name in cfg.strategies:
+        done = stages.run(f"strategy-{name}", lambda name=name: strategy_stage(name))
+        rows.append(done["row"])
+        matrices[name] = done["matrix"]
     names = [t.name for t in stream.tasks]
     (run_dir / "table_continual.md").write_text(markdown_table(rows))
     (run_dir / "table_continual.csv").write_text(
         ",".join(_COLUMNS) + "\n" + "\n".join(",".join(str(r[c]) for c in _COLUMNS) for r in rows) + "\n")
     plot_matrices(matrices, names, run_dir / "fig_accuracy_matrix.png", f"{cfg.stream} stream: accuracy matrix R[i, j]")
+    # Chance of the task just learned: its own classes (task-incremental) or all classes.
+    chance = 1.0 / (cfg.classes_per_task if cfg.stream == "split" and cfg.scenario == "task_incremental"
+                    else stream.n_classes)
+    learned = max(float(m.diagonal().max()) for m in matrices.values())
+    n_test = min(len(t.y_test) for t in stream.tasks)
+    health = verdict([chance_problem(learned, chance, n_test, "best accuracy on a task just learned (any strategy)",
+                                     "nothing was learned: check the learning rule, train and the device")])
     return {"strategies": {r["strategy"]: {k: v for k, v in r.items() if k != "strategy"} for r in rows},
-            "tasks": names}
+            "tasks": names, **health}

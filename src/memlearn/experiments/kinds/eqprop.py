@@ -7,7 +7,6 @@ backprop twin (same architecture, cost and initial weights) trains next to it fo
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,10 @@ from memlearn.eqprop import (EPConfig, EnergyNetwork, EquilibriumPropagation, Nu
                              evaluate_ep, evaluate_feedforward, train_backprop_epoch, train_epoch_ep)
 from memlearn.experiments import figures, registry
 from memlearn.experiments.schema import ConfigError, validate
-from memlearn.experiments.kinds.train_config import check_loop
+from memlearn.experiments.health import chance_problem, check_runaway, verdict
+from memlearn.experiments.kinds.train_config import check_loop, check_lr
+from memlearn.experiments.stages import Stages
+from memlearn.experiments.storage import log_timing
 
 SECTIONS = ("data", "model", "device", "crossbar", "learning", "eqprop", "train")
 """Tables the ``eqprop`` kind reads; any other table is an error."""
@@ -107,9 +109,11 @@ def _lr(config: dict, n_layers: int) -> tuple[float, ...]:
         raise ConfigError(f"[learning.lr] = {lr!r}: give one rate or {n_layers} (one per weight matrix of "
                           f"{n_layers - 1} hidden layer(s))")
     for i, r in enumerate(rates):
-        if not isinstance(r, (int, float)) or isinstance(r, bool) or not math.isfinite(r) or r <= 0:
-            where = "" if not isinstance(lr, list) else f"[{i}]"
-            raise ConfigError(f"[learning.lr{where}] = {r!r}: must be a finite number > 0 (e.g. 0.1)")
+        where = "" if not isinstance(lr, list) else f"[{i}]"
+        try:
+            check_lr(f"learning.lr{where}", r)
+        except ValueError as exc:
+            raise ConfigError(f"[learning.lr{where}] = {r!r}: {exc} (e.g. 0.1)") from None
     return tuple(float(r) for r in rates)
 
 
@@ -145,22 +149,47 @@ def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> 
     twin_opt = _twin_optimizer(twin, lr) if twin is not None else None
     gen = torch.Generator(device=dev).manual_seed(seed)
     twin_gen = torch.Generator(device=dev).manual_seed(seed)
-    history: list[dict] = []
-    for epoch in range(1, train_cfg.epochs + 1):
+    stages = Stages(run_dir, log, "eqprop", config)
+    if stages.state is not None:  # resume: continue from the state after the last finished epoch
+        st = stages.state
+        net.load_state_dict(st["net"])
+        learner.optimizer.load_state_dict(st["optimizer"])
+        learner.rule_states = st["rule_states"]
+        gen.set_state(st["generator"])
+        if twin is not None:
+            twin.load_state_dict(st["twin"])
+            twin_opt.load_state_dict(st["twin_optimizer"])
+            twin_gen.set_state(st["twin_generator"])
+    # Squared error 1/2 |rho(s_L) - y|^2 of a chance predictor (all outputs 1/2): n_classes / 8.
+    chance_loss = max(data.n_classes / 8.0, 1.0)
+    fix = "lower learning.lr"
+
+    def state() -> dict:
+        return {"net": net.state_dict(), "optimizer": learner.optimizer.state_dict(),
+                "rule_states": learner.rule_states, "generator": gen.get_state(),
+                "twin": twin.state_dict() if twin is not None else None,
+                "twin_optimizer": twin_opt.state_dict() if twin_opt is not None else None,
+                "twin_generator": twin_gen.get_state() if twin is not None else None}
+
+    def epoch_stage(epoch: int) -> dict:
         t0 = time.perf_counter()
         info = train_epoch_ep(learner, x_tr, y_tr, train_cfg.batch_size, gen)
-        train_s = time.perf_counter() - t0
+        log_timing(log, {"epoch": epoch, "epoch_seconds": time.perf_counter() - t0})
+        check_runaway(info["loss"], chance_loss, "EP training cost", f"epoch {epoch}", fix, net)
         record = {"epoch": epoch, "train_loss": info["loss"], "train_accuracy": info["accuracy"],
                   "test_accuracy": evaluate_ep(net, x_te, y_te, ep_cfg.free),
                   "free_steps": info["free_steps"], "nudged_steps": info["nudged_steps"],
-                  "pulses": int(sum(int(m.n_writes.sum()) for m in net.modules() if isinstance(m, Crossbar))),
-                  "epoch_seconds": train_s}
+                  "pulses": int(sum(int(m.n_writes.sum()) for m in net.modules() if isinstance(m, Crossbar)))}
         if twin is not None:
             bp = train_backprop_epoch(twin, twin_opt, x_tr, y_tr, train_cfg.batch_size, twin_gen)
+            check_runaway(bp["loss"], chance_loss, "backprop twin cost", f"epoch {epoch}", fix)
             record["float_train_loss"] = bp["loss"]
             record["float_test_accuracy"] = evaluate_feedforward(twin, x_te, y_te)
         log(record)
-        history.append(record)
+        return record
+
+    history: list[dict] = [stages.run(f"epoch-{epoch}", lambda epoch=epoch: epoch_stage(epoch), state)
+                           for epoch in range(1, train_cfg.epochs + 1)]
     figures.learning_curves(history, run_dir / "fig_learning_curves.png")
     last = history[-1]
     rows = [{"method": f"EP on chip ({learning['rule']} pulses)", "test accuracy": last["test_accuracy"],
@@ -174,4 +203,11 @@ def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> 
                "sizes": sizes}
     if twin is not None:
         summary["backprop_test_accuracy"] = last["float_test_accuracy"]
+    chance, n_test = 1.0 / data.n_classes, len(y_te)
+    summary.update(verdict([
+        chance_problem(last["test_accuracy"], chance, n_test, "final EP test accuracy on the chip",
+                       "the network did not learn: check learning.lr, eqprop.beta and the device"),
+        chance_problem(last["float_test_accuracy"], chance, n_test, "final backprop twin accuracy",
+                       "the float twin did not learn: check the data and learning.lr") if twin is not None else None,
+    ]))
     return summary

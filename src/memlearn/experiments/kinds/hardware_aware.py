@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Literal
@@ -19,7 +20,9 @@ from typing import Callable, Literal
 import torch
 
 from memlearn.experiments import registry
+from memlearn.experiments.health import chance_problem, check_runaway, verdict
 from memlearn.experiments.schema import ConfigError, validate
+from memlearn.experiments.stages import Stages
 
 SECTIONS = ("data", "device", "crossbar", "model", "train", "hardware_aware", "deploy", "eval")
 _YEAR = 365 * 86400.0
@@ -177,30 +180,38 @@ def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> 
     chip = ChipConfig(tile=tile, pair_placement=deploy_cfg.pair_placement, programming_noise=extra, seed=seed)
     x_tr, y_tr, x_te, y_te = (t.to(dev) for t in (data.x_train, data.y_train, data.x_test, data.y_test))
 
-    if aware_cfg.programming_noise == "chip":
-        injected = estimate_programming_noise(chip)
-    else:
-        injected = ProgrammingNoise(additive=float(aware_cfg.programming_noise))
+    stages = Stages(run_dir, log, "hardware_aware", config)
+
+    def noise_stage() -> dict:
+        if aware_cfg.programming_noise == "chip":
+            noise = estimate_programming_noise(chip)
+        else:
+            noise = ProgrammingNoise(additive=float(aware_cfg.programming_noise))
+        log({"step": 0, "event": "injected_programming_noise", "additive": noise.additive})
+        return dataclasses.asdict(noise)
+
+    injected = ProgrammingNoise(**stages.run("noise", noise_stage))
     hw = config_for_chip(chip, quantize_weights=aware_cfg.quantize_weights, level_spacing=aware_cfg.level_spacing,
                          quantize_io=aware_cfg.quantize_io, programming_noise=injected,
                          read_noise=aware_cfg.read_noise, faults=aware_cfg.faults, drift=aware_cfg.drift,
                          noise_scale=aware_cfg.noise_scale)
     if aware_cfg.weight_levels is not None:
         hw = dataclasses.replace(hw, weight_levels=aware_cfg.weight_levels)
-    log({"step": 0, "event": "injected_programming_noise", "additive": injected.additive})
 
     variants = (["float"] if train_cfg.float_baseline else []) + ["hardware_aware"]
     build = lambda: build_model(model_cfg.architecture, data.n_features, data.n_classes, hidden=tuple(model_cfg.hidden),
                                 image_shape=data.image_shape, channels=tuple(model_cfg.channels), seed=seed).to(dev)
     calibration = x_tr[:deploy_cfg.n_calibration_inputs] if deploy_cfg.calibrate_columns else None
     times = {_label(t): float(t) for t in eval_cfg.times}
-    rows, summary, curves = [], {"injected_programming_noise": injected.additive}, {}
-    for variant in variants:
+    chance_loss = math.log(data.n_classes)
+
+    def variant_stage(variant: str) -> dict:
         model = build()
         if variant == "hardware_aware":
             prepare_hardware_aware(model, hw, seed=seed)
 
-        def on_epoch(epoch: int, loss: float, acc: float, variant: str = variant) -> None:
+        def on_epoch(epoch: int, loss: float, acc: float) -> None:
+            check_runaway(loss, chance_loss, f"{variant} training loss", f"epoch {epoch}", "lower train.lr")
             log({"epoch": epoch, "model": variant, "train_loss": loss, "train_accuracy": acc,
                  "n_epochs": train_cfg.epochs})
 
@@ -210,12 +221,21 @@ def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> 
         ev = evaluate_over_time(model, chip, x_te, y_te, n_chips=deploy_cfg.n_chips, times=times,
                                 calibration_inputs=calibration)
         report = ev.reports[0]
-        summary[f"{variant}_test_accuracy"] = float_acc
-        summary[f"{variant}_programming"] = {"pulses": report.pulses, "energy": report.energy, "time": report.time,
-                                             "weight_error": sum(r.weight_error for r in ev.reports) / len(ev.reports)}
-        curves[variant] = ev
-        for j, r in enumerate(ev.rows()):
+        programming = {"pulses": report.pulses, "energy": report.energy, "time": report.time,
+                       "weight_error": sum(r.weight_error for r in ev.reports) / len(ev.reports)}
+        ev_rows = ev.rows()
+        for j, r in enumerate(ev_rows):
             log({"step": j + 1, "model": variant, **r})
+        return {"test_accuracy": float_acc, "programming": programming, "rows": ev_rows,
+                "curve": {"times": dict(ev.times), "uncompensated": ev.uncompensated, "compensated": ev.compensated}}
+
+    rows, summary, curves = [], {"injected_programming_noise": injected.additive}, {}
+    for variant in variants:
+        done = stages.run(f"variant-{variant}", lambda variant=variant: variant_stage(variant))
+        summary[f"{variant}_test_accuracy"] = done["test_accuracy"]
+        summary[f"{variant}_programming"] = done["programming"]
+        curves[variant] = done["curve"]
+        for r in done["rows"]:
             rows.append({"model": variant, "time": r["time"], "t_s": r["t"],
                          "accuracy": f"{100 * r['mean']:.2f} +- {100 * r['std']:.2f}",
                          "accuracy_drift_compensated": f"{100 * r['mean_compensated']:.2f} +- {100 * r['std_compensated']:.2f}"})
@@ -224,6 +244,11 @@ def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> 
     _write_tables(run_dir, rows, summary, variants)
     _plot(run_dir / "fig_accuracy_vs_time.png", curves, deploy_cfg.n_chips)
     summary["n_chips"] = deploy_cfg.n_chips
+    chance, n_test = 1.0 / data.n_classes, len(y_te)
+    summary.update(verdict([chance_problem(summary[f"{v}_test_accuracy"], chance, n_test,
+                                           f"{v} model's test accuracy (before deployment)",
+                                           "it did not learn: check train.lr, train.epochs and the data")
+                            for v in variants]))
     return summary
 
 
@@ -248,8 +273,8 @@ def _plot(path: Path, curves: dict, n_chips: int) -> None:
 
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     for variant, ev in curves.items():
-        t = list(ev.times.values())
-        for data, style, suffix in ((ev.uncompensated, "--", ""), (ev.compensated, "-", " + drift comp.")):
+        t = list(ev["times"].values())
+        for data, style, suffix in ((ev["uncompensated"], "--", ""), (ev["compensated"], "-", " + drift comp.")):
             mean, std = data.mean(0).numpy() * 100, (data.std(0).numpy() * 100 if len(data) > 1 else 0 * data[0].numpy())
             ax.errorbar(t, mean, yerr=std, fmt=style + "o", capsize=3, ms=3, label=f"{variant}{suffix}")
     ax.set_xscale("log")

@@ -13,7 +13,9 @@ from memlearn.devices.presets import get_preset
 from memlearn.experiments import registry
 from memlearn.experiments.kinds.continual import bar_chart, markdown_table
 from memlearn.experiments.kinds.train_config import ModelConfig
+from memlearn.experiments.health import chance_problem, check_value, verdict
 from memlearn.experiments.schema import validate
+from memlearn.experiments.stages import Stages
 from memlearn.experiments.training import build_mlp
 from memlearn.meta import Adaptation, EpisodeSampler, MetaTraining, deploy, evaluate_float, evaluate_on_chip, meta_train
 from memlearn.nn.tile_config import TileConfig
@@ -78,16 +80,24 @@ def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> 
     data = registry.load_data(config.get("data", {"name": "digits"}))
     rule = registry.build_rule(config.get("learning", {"rule": "deterministic"}))
     sizes = [data.n_features, *model_cfg.hidden, cfg.n_way]
-    rows = []
-    for k in cfg.k_shots:
+    stages = Stages(run_dir, log, "meta", config)
+
+    def k_stage(k: int) -> list[dict]:
         train, test = _samplers(cfg, data, k)
         meta = build_mlp(sizes, model_cfg.activation, None, seed=seed, analog=False)
-        meta_train(meta, train, mt, torch.Generator().manual_seed(seed),
-                   on_step=lambda r, k=k: log({**r, "k_shot": k}) if r["step"] % 20 == 0 else None)
+
+        def on_step(r: dict, k: int = k) -> None:
+            check_value(float(r.get("loss", 0.0)), "meta-training loss", f"meta step {r['step']} ({k}-shot)",
+                        "lower the meta_train learning rates")
+            if r["step"] % 20 == 0:
+                log({**r, "k_shot": k})
+
+        meta_train(meta, train, mt, torch.Generator().manual_seed(seed), on_step=on_step)
         rand = build_mlp(sizes, model_cfg.activation, None, seed=seed, analog=False)
         ep_seed = seed + 1000 + k
         f_meta = evaluate_float(meta, test, ad, cfg.n_episodes, torch.Generator().manual_seed(ep_seed))
         f_rand = evaluate_float(rand, test, ad, cfg.n_episodes, torch.Generator().manual_seed(ep_seed))
+        out = []
         for name in cfg.devices:
             tc = TileConfig(device=get_preset(name))
             chip = build_mlp(sizes, model_cfg.activation, tc, seed=seed)
@@ -98,12 +108,22 @@ def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> 
             row = {"device": name, "k_shot": k, "chip_meta": c_meta.accuracy, "chip_random": c_rand.accuracy,
                    "float_meta": f_meta.accuracy, "float_random": f_rand.accuracy, "pulses_per_episode": c_meta.pulses,
                    "ci95": c_meta.ci95}
-            rows.append(row)
+            out.append(row)
             log({"step": mt.meta_steps, **row})
+        return out
+
+    rows = [row for k in cfg.k_shots for row in stages.run(f"k-{k}", lambda k=k: k_stage(k))]
     title = f"{cfg.n_way}-way K-shot query accuracy after {ad.steps} adaptation steps ({mt.algorithm})\n\n"
     (run_dir / "table_meta.md").write_text(title + markdown_table(rows, _COLUMNS))
     (run_dir / "table_meta.csv").write_text(",".join(_COLUMNS) + "\n" +
                                             "\n".join(",".join(str(r[c]) for c in _COLUMNS) for r in rows) + "\n")
     bar_chart(rows, lambda r: f"{r['device']} {r['k_shot']}-shot", ("chip_meta", "chip_random", "float_meta"),
               run_dir / "fig_few_shot.png", "query accuracy", f"{cfg.n_way}-way few-shot after on-chip adaptation")
-    return {"results": rows}
+    n_query = cfg.n_episodes * cfg.n_way * cfg.n_query
+    health = verdict([
+        chance_problem(max(r["float_meta"] for r in rows), 1.0 / cfg.n_way, n_query, "best float meta-learned accuracy",
+                       "meta-training did not learn: check meta_train and the data"),
+        chance_problem(max(r["chip_meta"] for r in rows), 1.0 / cfg.n_way, n_query, "best on-chip adapted accuracy",
+                       "on-chip adaptation did not work: check adaptation, learning.rule and the devices"),
+    ])
+    return {"results": rows, **health}

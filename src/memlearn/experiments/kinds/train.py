@@ -9,6 +9,7 @@ ends bit-identical to an uninterrupted run.
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 from typing import Any, Callable
 
@@ -18,10 +19,10 @@ from torch import nn
 
 from memlearn.crossbar.crossbar import Crossbar
 from memlearn.experiments import registry
-from memlearn.experiments.health import check_devices, check_loss
+from memlearn.experiments.health import chance_problem, check_devices, check_runaway, verdict
 from memlearn.experiments.kinds.train_config import SECTIONS, EvalConfig, LearningConfig, ModelConfig, TrainConfig
 from memlearn.experiments.schema import ConfigError, validate
-from memlearn.experiments.storage import JsonLines, load_checkpoint, save_checkpoint
+from memlearn.experiments.storage import CorruptFileError, JsonLines, load_checkpoint, save_checkpoint
 from memlearn.experiments.training import build_mlp, evaluate, train_epoch
 from memlearn.nn.tile import AnalogTile
 from memlearn.rules.analog_sgd import AnalogSGD
@@ -117,19 +118,30 @@ def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> 
     start_epoch, history, g_before, step = 0, [], _conductances(model), 0
     if ckpt_path.exists():
         ck = load_checkpoint(ckpt_path)
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-        if ck.get("rule_states") is not None:
-            opt.rule_states = ck["rule_states"]
-        order.set_state(ck["order_generator"])
-        if twin is not None:
-            twin.load_state_dict(ck["float_model"])
-            twin_opt.load_state_dict(ck["float_optimizer"])
-            twin_order.set_state(ck["float_generator"])
-        torch.set_rng_state(ck["torch_rng"])
-        start_epoch, history, g_before, step = ck["epoch"], ck["history"], ck["g_before"], ck["step"]
+        try:
+            model.load_state_dict(ck["model"])
+            opt.load_state_dict(ck["optimizer"])
+            if ck.get("rule_states") is not None:
+                opt.rule_states = ck["rule_states"]
+            order.set_state(ck["order_generator"])
+            if twin is not None:
+                twin.load_state_dict(ck["float_model"])
+                twin_opt.load_state_dict(ck["float_optimizer"])
+                twin_order.set_state(ck["float_generator"])
+            torch.set_rng_state(ck["torch_rng"])
+            start_epoch, history, step = ck["epoch"], ck["history"], ck["step"]
+            g_before = {k: v.numpy() for k, v in ck["g_before"].items()}
+            offset, digest = ck["metrics_offset"], ck.get("metrics_sha256")
+        except (KeyError, RuntimeError, TypeError, ValueError, AttributeError) as exc:
+            raise CorruptFileError(f"checkpoint {ckpt_path} does not match this run's config and model "
+                                   f"({type(exc).__name__}: {str(exc).splitlines()[0][:300]}); left untouched: "
+                                   f"delete it to restart the run from scratch") from None
         if isinstance(log, JsonLines):
-            log.truncate(ck["metrics_offset"])
+            log.verify(offset, digest, ckpt_path)
+            log.truncate(offset)
+    elif isinstance(log, JsonLines):
+        log.truncate(0)  # killed before the first checkpoint: every record is written again
+    chance_loss = math.log(data.n_classes)
 
     def checkpoint(epoch: int) -> None:
         save_checkpoint(ckpt_path, {
@@ -140,6 +152,7 @@ def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> 
             "float_generator": twin_order.get_state() if twin_order is not None else None,
             "torch_rng": torch.get_rng_state(), "history": history, "g_before": g_before,
             "metrics_offset": log.size() if isinstance(log, JsonLines) else 0,
+            "metrics_sha256": log.digest(log.size()) if isinstance(log, JsonLines) else None,
         })
 
     if not ckpt_path.exists():
@@ -149,7 +162,8 @@ def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> 
         def on_batch(rec: dict, epoch: int = epoch) -> None:
             nonlocal step
             step += 1
-            check_loss(rec["loss"], f"epoch {epoch}, batch {rec['step'] + 1}", model)
+            check_runaway(rec["loss"], chance_loss, "training loss", f"epoch {epoch}, batch {rec['step'] + 1}",
+                          "lower learning.lr (or use a device with more states)", model)
             if (rec["step"] + 1) % cfg.train.log_every == 0 or rec["step"] + 1 == n_batches:
                 log({"step": step, "epoch": epoch, "batch": rec["step"] + 1, "n_batches": n_batches,
                      "n_epochs": cfg.train.epochs, "loss": rec["loss"], "pulses": pulses(model), "energy": energy(model)})
@@ -161,6 +175,8 @@ def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> 
                                   "pulses": pulses(model), "energy": energy(model)}
         if twin is not None:
             fstats = train_epoch(twin, twin_opt, x_tr, y_tr, cfg.train.batch_size, twin_order)
+            check_runaway(fstats["loss"], chance_loss, "float baseline loss", f"epoch {epoch}",
+                          "lower train.float_lr (or learning.lr, which it defaults to)")
             record.update(float_train_loss=fstats["loss"], float_test_accuracy=evaluate(twin, x_te, y_te))
         history.append(record)
         log(record)
@@ -181,6 +197,14 @@ def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> 
     if cfg.train.figures:
         _write_figures(run_dir, history, g_before, _conductances(model), writes, drift)
     n_devices = sum(int(t.array.g.numel()) for t in _tiles(model).values())
+    chance, n_test = 1.0 / data.n_classes, len(y_te)
+    health = verdict([
+        chance_problem(final.get("test_accuracy"), chance, n_test, "final test accuracy on the chip",
+                       "the chip did not learn: check learning.lr, the device and the crossbar's DAC/ADC ranges"),
+        chance_problem(final.get("float_test_accuracy"), chance, n_test, "final float baseline accuracy",
+                       "the float twin did not learn: check the data and train.float_lr")
+        if twin is not None else None,
+    ])
     return {
         "test_accuracy": final.get("test_accuracy"),
         "float_test_accuracy": final.get("float_test_accuracy"),
@@ -192,6 +216,7 @@ def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> 
         "max_pulses_per_device": int(max((int(w.max()) for w in writes.values()), default=0)),
         "layers": sizes,
         "drift": drift,
+        **health,
     }
 
 

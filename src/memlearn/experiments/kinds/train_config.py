@@ -11,6 +11,17 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 
+MAX_LR = 1e30
+"""Largest learning rate accepted: beyond it ``lr * gradient`` overflows float32 (max 3.4e38) for
+ordinary gradients, so torch would fail with an overflow instead of a diagnosis."""
+
+
+def check_lr(field: str, lr: float) -> None:
+    """A learning rate must be a finite number in (0, MAX_LR]."""
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (math.isfinite(lr) and 0 < lr <= MAX_LR):
+        raise ValueError(f"{field}={lr!r} must be a finite number in (0, {MAX_LR:g}] (larger values overflow float32)")
+
+
 def check_loop(epochs: int, batch_size: int) -> None:
     """The ``[train]`` checks every kind's training loop shares."""
     if not 1 <= epochs <= 100_000:
@@ -45,7 +56,7 @@ class TrainConfig:
     float_baseline: bool = True
     """Also train the float twin (same initial weights, data order, lr) with plain SGD, for comparison."""
     float_lr: float | None = None
-    """Learning rate of the float baseline (> 0); default: ``learning.lr``."""
+    """Learning rate of the float baseline (0 < lr <= 1e30); default: ``learning.lr``."""
     log_every: int = 10
     """Write a step record (loss, pulses, energy) to metrics.jsonl every this many batches (>= 1)."""
     max_saturation: float = 0.99
@@ -57,8 +68,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check_loop(self.epochs, self.batch_size)
-        if self.float_lr is not None and not (math.isfinite(self.float_lr) and self.float_lr > 0):
-            raise ValueError(f"train.float_lr={self.float_lr!r} must be a finite number > 0")
+        if self.float_lr is not None:
+            check_lr("train.float_lr", self.float_lr)
         if self.log_every < 1:
             raise ValueError(f"train.log_every={self.log_every!r} must be >= 1")
         if not (0 < self.max_saturation <= 1):
@@ -85,11 +96,10 @@ class LearningConfig:
     rule: Literal["stochastic", "deterministic", "manhattan", "mixed_precision", "tiki_taka"] = "stochastic"
     """Update rule that turns each update request into pulses."""
     lr: float = 0.1
-    """Learning rate of analog and digital parameters (> 0, finite)."""
+    """Learning rate of analog and digital parameters (0 < lr <= 1e30)."""
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"learning.lr={self.lr!r} must be a finite number > 0")
+        check_lr("learning.lr", self.lr)
 
 
 SECTIONS = ("data", "model", "device", "crossbar", "learning", "train", "eval")
