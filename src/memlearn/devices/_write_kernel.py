@@ -52,8 +52,10 @@ def write_template(g, index, counts, write_lengths, noise, cols, g_min, g_max, f
                 if track:
                     n_writes[k] += m
                 if not (has_faults and fault[k] != 0):
-                    for q in range(n_params):
-                        row[q] = cols[q][k]
+                    q = 0
+                    for col in cols:
+                        row[q] = col[k]
+                        q += 1
                     xi = np.float64(noise[e]) if noisy else 0.0
                     a, b = MAP(np.float64(c), xi, row)
                     v = (g0 + a * g0) + b

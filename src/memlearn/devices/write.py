@@ -8,7 +8,10 @@ array's conductances in place, through the response's declared n-pulse map
   map, noise, bounds, faults, the per-device write counts, endurance and the totals;
 * torch (CUDA, ``MEMLEARN_NUMBA=0``): the same float64 evaluation of the same map over all events
   at once (its ``a``, ``b`` do not depend on ``g``), then one gather/clip/scatter round per write;
-* a response without a declared map: its ``pulse_dense`` on each write's devices in turn.
+* a response without a declared map, and any dense write that pulses most devices: the
+  response's vectorised ``pulse_dense`` (the closed-form n-pulse moments with one normal draw
+  per device; on a whole array torch's SIMD float32 pass is ~2x cheaper than the scalar
+  float64 kernel, so it is compiled nowhere), on each write's devices in turn.
 
 The normal draws are the same on the first two (one per event, or one per device for a dense
 write, drawn in bulk by torch before anything else), so they agree bit for bit in float32 (the
@@ -86,14 +89,16 @@ def write(device: "Device", g: Tensor, index: Tensor | None, n: Tensor, lengths:
                         generator, n_writes)
     dense = index is None
     if dense:
-        lengths = [flat_n.numel()]
-        if _few_pulsed(flat_n):
-            # Few devices pulsed (small-batch training): work on those only. The choice depends on
-            # ``n`` alone, so both paths make it and draw the same numbers.
-            index = flat_n.nonzero().squeeze(1)
-            flat_n = flat_n.index_select(0, index)
-            lengths = [index.numel()]
-            dense = False
+        if not _few_pulsed(flat_n):
+            # Most devices pulsed: the response's vectorised closed form (SIMD float32 transcendentals)
+            # beats a scalar float64 loop, so a dense write is compiled nowhere (it does not pay).
+            return _generic(device, g, None, flat_n, [flat_n.numel()], state, generator, n_writes)
+        # Few devices pulsed (small-batch training): work on those only. The choice depends on
+        # ``n`` alone, so both paths make it and draw the same numbers.
+        index = flat_n.nonzero().squeeze(1)
+        flat_n = flat_n.index_select(0, index)
+        lengths = [index.numel()]
+        dense = False
     faults = device.faults is not None
     noise = (torch.randn(g.numel() if dense else flat_n.numel(), generator=generator, dtype=g.dtype,
                          device=g.device) if pulse_map.noisy else None)
