@@ -211,6 +211,11 @@ def _ratio(ours: list[dict], theirs: list[dict]) -> float | None:
     return round(float(np.median(pairs)), 2) if pairs else None
 
 
+def _progress(seed: int, batch: int, kind: str, who: str, run: dict) -> None:
+    """Every run as it ends, on stderr (a long benchmark's partial figures survive an interruption)."""
+    print(json.dumps({"seed": seed, "batch": batch, "device": kind, "run": who, **run}), file=sys.stderr, flush=True)
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--one":  # one memlearn run, in this (fresh) process
         path, epochs, kind, mode, seed, batch = sys.argv[2:8]
@@ -256,18 +261,19 @@ def main() -> None:
                     if aihw["status"] == "ok":
                         try:
                             runs[(kind, batch, "aihwkit")].append(run_aihwkit(path, args.epochs, kind, seed, batch))
+                            _progress(seed, batch, kind, "aihwkit", runs[(kind, batch, "aihwkit")][-1])
                         except RuntimeError as err:
                             aihw = {"status": "failed", "error": str(err)}
                     if kind == "float":
                         runs[(kind, batch, "float")].append(
                             run_memlearn_process(path, args.epochs, "float", None, seed, batch, True, args.device))
+                        _progress(seed, batch, kind, "float", runs[(kind, batch, "float")][-1])
                         continue
                     for name, compiled in rows:
                         mode = name.removesuffix("_numba0")
                         runs[(kind, batch, name)].append(
                             run_memlearn_process(path, args.epochs, kind, mode, seed, batch, compiled, args.device))
-                    print(json.dumps({"progress": {"seed": seed, "batch": batch, "kind": kind}}), file=sys.stderr,
-                          flush=True)
+                        _progress(seed, batch, kind, name, runs[(kind, batch, name)][-1])
     lines = []
     for kind in kinds:
         for batch in batches:

@@ -148,3 +148,21 @@ def test_an_undeclared_response_falls_back_to_torch(monkeypatch):
 def test_kernels_are_cached_on_disk():
     kernel = pulse_map_module.compiled_write(SoftBounds().pulse_map())
     assert type(kernel._cache).__name__ == "FunctionCache"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+@pytest.mark.parametrize("name", ["ideal", "linear_step", "soft_bounds", "pcm"])
+def test_cuda_writes_equal_cpu_writes(name, monkeypatch):
+    """The torch path on cuda (noiseless versions, so that no draw differs): the CPU's conductances,
+    write counts and wear."""
+    response = dataclasses.replace(RESPONSES[name], **({"sigma_c2c": 0.0} if name != "ideal" else {}),
+                                   **({"sigma_reset": 0.0} if name == "pcm" else {}))
+    device = Device(response=response, faults=FAULTS)
+    cpu = Crossbar(ROWS, COLS, device, torch.Generator().manual_seed(5))
+    gpu = Crossbar(ROWS, COLS, device, torch.Generator().manual_seed(5)).to("cuda")
+    for seed in range(3):
+        index, n, lengths = _sequence(seed)
+        cpu.apply_pulse_sequence(index, n, lengths, torch.Generator().manual_seed(0))
+        gpu.apply_pulse_sequence(index.cuda(), n.cuda(), lengths, torch.Generator("cuda").manual_seed(0))
+    assert torch.allclose(gpu.g.cpu(), cpu.g, rtol=1e-6, atol=0)
+    assert torch.equal(gpu.n_writes.cpu(), cpu.n_writes) and torch.equal(gpu.state.fault.cpu(), cpu.state.fault)

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from memlearn import _numba
+from memlearn.periphery._count_kernel import NORMAL_ABOVE
 from memlearn.periphery.drawn_counts import count_moments, drawn_events, line_probabilities
 from memlearn.periphery.pulse_coding import stochastic_counts
 
@@ -100,7 +101,21 @@ def test_compiled_and_torch_draws_agree(monkeypatch):
         out.append(drawn_events(x, d, LR, 0.001, BL, torch.Generator().manual_seed(3)))
     (i0, n0, l0), (i1, n1, l1) = out
     assert torch.equal(i0, i1) and torch.equal(n0, n1) and l0 == l1
-    assert int(n0.abs().max()) > NORMAL_ABOVE_CHECK  # the normal branch ran too
+    assert int(n0.abs().max()) > NORMAL_ABOVE  # counts this large come from the normal branch too
 
 
-NORMAL_ABOVE_CHECK = 60
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_drawn_counts_on_cuda_have_the_closed_form_mean():
+    x, d = (t.cuda() for t in _inputs())
+    p, r, lengths = line_probabilities(x.clone(), d.clone(), LR, DW_MIN, BL, True, True)
+    _, m, _ = count_moments(p, r, lengths)
+    shape = (d.shape[1], x.shape[1])
+
+    def dense(g):
+        w_index, n, _ = drawn_events(x, d, LR, DW_MIN, BL, g)
+        return torch.zeros(shape[0] * shape[1], dtype=torch.float64, device="cuda").index_add_(
+            0, w_index, n.to(torch.float64)).view(shape)
+
+    samples = torch.stack([dense(torch.Generator("cuda").manual_seed(s)) for s in range(300)])
+    mean, var = samples.mean(0), samples.var(0)
+    assert bool(((mean - m.double()).abs() <= 5 * (var / 300).sqrt() + 1e-3).all())

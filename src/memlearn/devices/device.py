@@ -13,7 +13,7 @@ from memlearn.devices.faults import Faults
 from memlearn.devices.read_noise import ReadNoise
 from memlearn.devices.response import PulseResponse
 from memlearn.devices.state import FREE, STUCK_AT_GMAX, STUCK_AT_GMIN, WORN_OUT, DeviceState
-from memlearn.devices.write import Written, write
+from memlearn.devices.write import Written, dense_pulse, few_pulsed, write
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,9 +59,10 @@ class Device:
         dense :meth:`write` into a copy of ``g`` (stuck devices keep their conductance)."""
         if n.shape != g.shape:
             n = n.expand(g.shape)
+        if self.response.pulse_map() is None or not few_pulsed(n.reshape(-1)):
+            return dense_pulse(self, g, n, state, generator)  # what a dense write does, uncounted
         out = g.clone(memory_format=torch.contiguous_format)
-        if out.numel():
-            write(self, out, None, n.contiguous(), None, state, generator)
+        write(self, out, None, n.contiguous(), None, state, generator)
         return out
 
     def write(self, g: Tensor, index: Tensor | None, n: Tensor, lengths: list[int] | None, state: DeviceState,

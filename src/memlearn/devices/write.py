@@ -58,7 +58,7 @@ def _empty(dtype: torch.dtype) -> Tensor:
     return out
 
 
-def _few_pulsed(flat_n: Tensor) -> bool:
+def few_pulsed(flat_n: Tensor) -> bool:
     """Whether fewer than ``SPARSE_FRACTION`` of the devices are pulsed, estimated on a strided
     sample (counting every entry costs a fair part of a dense write). It only chooses the path."""
     stride = max(1, flat_n.numel() // 4096)
@@ -89,7 +89,7 @@ def write(device: "Device", g: Tensor, index: Tensor | None, n: Tensor, lengths:
                         generator, n_writes)
     dense = index is None
     if dense:
-        if not _few_pulsed(flat_n):
+        if not few_pulsed(flat_n):
             # Most devices pulsed: the response's vectorised closed form (SIMD float32 transcendentals)
             # beats a scalar float64 loop, so a dense write is compiled nowhere (it does not pay).
             return _generic(device, g, None, flat_n, [flat_n.numel()], state, generator, n_writes)
@@ -167,17 +167,27 @@ def _torch(device, pulse_map: PulseMap, g, index, n, lengths, noise, state, n_wr
     return _account(device, n, before, index, lengths, state, n_writes)
 
 
+def dense_pulse(device: "Device", g: Tensor, n: Tensor, state: DeviceState, generator: torch.Generator) -> Tensor:
+    """The conductances after one dense write, as a new tensor: the response's vectorised closed
+    form (sparse-aware itself); stuck and worn-out devices keep ``g``."""
+    new = device.response.pulse(g, n, state.params, generator)
+    if device.faults is None:
+        # Without a Faults effect the fault map is all FREE and stays so (wear needs a finite
+        # endurance, which only Faults draws); skipping the mask saves a pass over the array.
+        return new
+    return torch.where(state.fault == FREE, new, g)
+
+
 def _generic(device, g, index, n, lengths, state, generator, n_writes) -> Written:
-    """A response without a declared map: ``pulse_dense`` on each write's devices in turn."""
+    """A response without a declared map, or a dense write of most devices: ``pulse_dense`` on
+    each write's devices in turn."""
     response = device.response
     flat = g.view(-1)
-    if index is None:  # one dense write: the response's own (sparse-aware) pulse
-        before = g.reshape(-1).clone()
-        new = response.pulse(g, n.view(g.shape), state.params, generator)
-        if device.faults is not None:
-            new = torch.where(state.fault == FREE, new, g)
+    if index is None:  # one dense write; counted against the conductances before it
+        new = dense_pulse(device, g, n.view(g.shape), state, generator)
+        written = _account(device, n, flat, None, lengths, state, n_writes)
         g.copy_(new)
-        return _account(device, n, before, None, lengths, state, n_writes)
+        return written
     names = tuple(state.params)
     before = torch.empty(n.shape, dtype=g.dtype, device=g.device)
     free = (state.fault.reshape(-1).index_select(0, index) == FREE) if device.faults is not None else None
@@ -208,8 +218,10 @@ def _account(device, n: Tensor, before: Tensor, index: Tensor | None, lengths: l
         steps = torch.zeros(len(lengths), dtype=n_abs.dtype, device=n.device).scatter_reduce_(
             0, write_of, n_abs, "amax").sum()
     pulses = n_abs.sum().to(torch.int64)
-    # A torch reduction, not a BLAS dot: bit-identical across processes.
-    conductance = torch.mul(n_abs, before.to(torch.float64)).sum()
+    # A torch reduction, not a BLAS dot: bit-identical across processes. Sparse writes sum in
+    # float64 (as the kernel does); a dense write sums the array's float products.
+    conductance = (torch.mul(n_abs, before).sum() if index is None
+                   else torch.mul(n_abs, before.to(torch.float64)).sum()).to(torch.float64)
     if n_writes is not None:
         if index is None:
             n_writes.view(-1).add_(n_abs)
