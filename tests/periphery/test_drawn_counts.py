@@ -76,9 +76,10 @@ def test_drawn_counts_move_conductances_like_per_sample_counts():
         tile.set_weights_exact(torch.zeros(d.shape[1], x.shape[1]))
         w0 = tile.weights().clone()
         tile.generator.manual_seed(seed)
+        from memlearn.rules.rule import apply_update
         from memlearn.rules.update_request import UpdateRequest
 
-        rule.apply(UpdateRequest(x=x, d=d, lr=LR), tile, rule.init(tile), tile.generator)
+        apply_update(rule, UpdateRequest(x=x, d=d, lr=LR), tile, rule.init(tile), tile.generator)
         return (tile.weights() - w0).double()
 
     drawn = torch.stack([change(StochasticPulse(batched="drawn"), s) for s in range(300)])
