@@ -1,15 +1,18 @@
-"""Optional compiled loops (numba) for the two steps of a sparse pulse update that are sequential
-by nature: forming the coincidence events of bit streams, and applying sparse writes in order.
+"""Optional compiled loops (numba) for the sequential and per-event parts of a pulse update:
+forming the coincidence events of bit streams, applying each write's device physics in order,
+and drawing the batched mode's counts.
 
-Everything physical stays in PyTorch: the kernels only gather, compare, count and apply the
-per-event maps that torch computed, so a new device model needs no kernel. The torch code is the
-reference and the fallback (CUDA tensors, numba missing, or ``MEMLEARN_NUMBA=0``); tests check
-that both paths give the same events and conductances.
+The torch code is the definition and the fallback (CUDA tensors, numba missing, or
+``MEMLEARN_NUMBA=0``). Device physics reaches compiled code only through a response's declared
+n-pulse map (:mod:`memlearn.devices.pulse_map`): one source that torch evaluates vectorised and
+numba compiles into the write kernel, so a new device model needs no hand-written kernel. Every
+kernel is cached on disk (``cache=True``): compiled once per machine, not per process.
 """
 
 from __future__ import annotations
 
 import os
+import types
 
 import torch
 
@@ -30,3 +33,24 @@ def usable(*tensors: torch.Tensor) -> bool:
 def njit(fn):
     """``numba.njit`` with an on-disk cache (compiled once per machine), or ``fn`` without numba."""
     return numba.njit(cache=True, nogil=True)(fn) if numba is not None else fn
+
+
+def njit_inline(fn):
+    """A small helper compiled into its callers (inlined), or ``fn`` without numba."""
+    return numba.njit(inline="always")(fn) if numba is not None else fn
+
+
+def rebind(fn, name: str, replacements: dict, inline: bool = False):
+    """``fn``'s code with some of its globals replaced, compiled under the qualified name ``name``.
+
+    This is how one Python source serves torch and numba: a declared map is rebound with ``ops``
+    -> the scalar twin, a kernel template with ``MAP`` -> that compiled map. The on-disk cache is
+    keyed by ``name``, so callers put a hash of everything that was swapped in into it."""
+    glb = dict(fn.__globals__)
+    glb.update(replacements)
+    out = types.FunctionType(fn.__code__, glb, fn.__name__, fn.__defaults__, fn.__closure__)
+    out.__qualname__ = name
+    out.__module__ = fn.__module__
+    if numba is None:
+        return out
+    return numba.njit(inline="always")(out) if inline else numba.njit(cache=True, nogil=True)(out)

@@ -26,9 +26,12 @@ def write_path(request, monkeypatch):
 
 
 class _OpaqueSoftBounds(SoftBounds):
-    """A response that does not declare itself affine: the generic write path."""
+    """A response that declares no n-pulse map: the generic (torch, ``pulse_dense``) write path."""
 
     affine = False
+
+    def pulse_map(self):
+        return None
 
 
 def _events(counts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, list[int]]:

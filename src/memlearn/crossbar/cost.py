@@ -201,33 +201,14 @@ class PulseCounter(nn.Module):
         """Sum over pulses of the conductance of the pulsed device before the write (S)."""
 
     @torch.no_grad()
-    def record(self, n_abs: Tensor, g: Tensor) -> Tensor:
-        """Count one write: ``n_abs`` (rows, cols) pulse counts applied to conductances ``g``.
-
-        Returns the number of pulses in this write (a scalar tensor)."""
-        steps = n_abs.max() if n_abs.numel() else torch.zeros((), dtype=n_abs.dtype, device=n_abs.device)
-        return self.record_sequence(n_abs, g, steps)
-
-    @torch.no_grad()
-    def record_sequence(self, n_abs: Tensor, g: Tensor, steps: Tensor) -> Tensor:
-        """Count consecutive sparse writes: ``n_abs`` (events,) pulse counts applied to devices of
-        conductance ``g`` (events,) just before their write, ``steps`` the sum over writes of their
-        largest count. Returns the number of pulses (a scalar tensor)."""
-        total = n_abs.sum()  # integer sums come out as int64
-        self.n_pulses.add_(total)
+    def record(self, pulses: Tensor, steps: Tensor, pulse_conductance: Tensor) -> Tensor:
+        """Count what one ``Device.write`` call did (its :class:`memlearn.devices.write.Written`
+        totals): pulses, write rounds (sum over writes of the largest count) and the sum over
+        pulses of the conductance before its write (S). Returns the pulses (a scalar tensor)."""
+        self.n_pulses.add_(pulses)
         self.n_steps.add_(steps)
-        # A torch reduction, not a BLAS dot: bit-identical across processes (see nn/tile.py).
-        self.pulse_conductance.add_(torch.mul(n_abs, g).sum())
-        return total
-
-    @torch.no_grad()
-    def record_totals(self, n_pulses: int, n_steps: int, pulse_conductance: float) -> Tensor:
-        """Count consecutive writes already summed (pulses, write rounds, sum over pulses of the
-        conductance before its write); returns the pulses as a scalar tensor."""
-        self.n_pulses.add_(int(n_pulses))
-        self.n_steps.add_(int(n_steps))
-        self.pulse_conductance.add_(float(pulse_conductance))
-        return torch.tensor(int(n_pulses), dtype=torch.int64, device=self.n_pulses.device)
+        self.pulse_conductance.add_(pulse_conductance)
+        return pulses
 
     def report(self) -> TileCost:
         c = self.config

@@ -13,6 +13,7 @@ from memlearn.devices.faults import Faults
 from memlearn.devices.read_noise import ReadNoise
 from memlearn.devices.response import PulseResponse
 from memlearn.devices.state import FREE, STUCK_AT_GMAX, STUCK_AT_GMIN, WORN_OUT, DeviceState
+from memlearn.devices.write import Written, dense_pulse, few_pulsed, write
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -20,8 +21,10 @@ class Device:
     """A memristive device model, vectorised over arrays of any shape.
 
     ``response`` decides what programming pulses do; ``read_noise``, ``drift`` and ``faults``
-    are independent effects, each off when ``None``. All methods are pure: they return new
-    tensors and never mutate their inputs. Every random draw takes an explicit generator.
+    are independent effects, each off when ``None``. All methods but :meth:`write` are pure: they
+    return new tensors and never mutate their inputs. :meth:`write` is the one writer: it changes
+    an array's conductances (and write counts) in place, and counts what it did. Every random draw
+    takes an explicit generator.
     """
 
     response: PulseResponse
@@ -52,13 +55,25 @@ class Device:
         return torch.where(state.fault == STUCK_AT_GMAX, state.g_max, g)
 
     def pulse(self, g: Tensor, n: Tensor, state: DeviceState, generator: torch.Generator) -> Tensor:
-        """Conductance after ``n`` (signed integer tensor, + = potentiate) identical pulses."""
-        g_new = self.response.pulse(g, n, state.params, generator)
-        if self.faults is None:
-            # Without a Faults effect the fault map is all FREE and stays so (wear needs a finite
-            # endurance, which only Faults draws); skipping the mask saves a pass over the array.
-            return g_new
-        return torch.where(state.fault == FREE, g_new, g)
+        """Conductance after ``n`` (signed integer tensor, + = potentiate) identical pulses: one
+        dense :meth:`write` into a copy of ``g`` (stuck devices keep their conductance)."""
+        if n.shape != g.shape:
+            n = n.expand(g.shape)
+        if self.response.pulse_map() is None or not few_pulsed(n.reshape(-1)):
+            return dense_pulse(self, g, n, state, generator)  # what a dense write does, uncounted
+        out = g.clone(memory_format=torch.contiguous_format)
+        write(self, out, None, n.contiguous(), None, state, generator)
+        return out
+
+    def write(self, g: Tensor, index: Tensor | None, n: Tensor, lengths: list[int] | None, state: DeviceState,
+              generator: torch.Generator, n_writes: Tensor | None = None) -> Written:
+        """Apply pulses to the conductances ``g`` in place: one dense write (``index`` None, ``n`` of
+        ``g``'s shape) or consecutive sparse writes (write ``k`` pulses the devices
+        ``index[o_k:o_k + lengths[k]]``, flat and distinct within a write, by the counts ``n`` at
+        the same positions), in order. Adds the pulses to ``n_writes`` per device and marks devices
+        past their endurance worn out (checked after the last write). Returns the totals and the
+        state afterwards (:class:`memlearn.devices.write.Written`)."""
+        return write(self, g, index, n, lengths, state, generator, n_writes)
 
     def read(self, g: Tensor, state: DeviceState, t: float | None = None,
              generator: torch.Generator | None = None) -> Tensor:

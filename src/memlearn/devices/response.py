@@ -8,6 +8,8 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
+from memlearn.devices.pulse_map import PulseMap
+
 SPARSE_FRACTION = 0.25
 """Below this fraction of devices receiving pulses, ``pulse`` works on the pulsed devices only."""
 
@@ -45,6 +47,12 @@ class PulseResponse(ABC):
 
         ``n`` is a signed integer tensor of ``g``'s shape (+ potentiation).
         """
+
+    def pulse_map(self) -> PulseMap | None:
+        """The declared n-pulse map (:mod:`memlearn.devices.pulse_map`) that ``Device.write`` applies:
+        evaluated by torch, compiled into the write kernel on the CPU. ``None`` (the default, for a
+        response that declares nothing) makes every write use :meth:`pulse_dense` in torch."""
+        return None
 
     def affine_moments(self, n: Tensor, params: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
         """For an :attr:`affine` response: ``(a, b, var)`` with ``mean(g) = g + a g + b`` and the

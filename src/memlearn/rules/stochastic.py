@@ -9,6 +9,7 @@ import torch
 from memlearn.devices.validation import check_range
 from memlearn.nn.pulses import Pulses
 from memlearn.nn.tile import AnalogTile
+from memlearn.periphery.drawn_counts import drawn_events
 from memlearn.periphery.pulse_coding import stochastic_events
 from memlearn.rules.rule import Rule
 from memlearn.rules.update_request import UpdateRequest
@@ -46,15 +47,26 @@ class StochasticPulse(Rule):
     """Shorten each sample's BL to the fewest pulses that express its largest update (aihwkit's default)."""
     per_sample: bool = False
     """Apply each sample's pulse trains in turn (True) or the batch sum at once (False)."""
+    batched: str = "summed"
+    """With ``per_sample=False``: ``"summed"`` sums every sample's coincidences (exact joint
+    distribution, cost grows with batch x BL); ``"drawn"`` draws the batch counts from their
+    moment-matched distribution given three products of the line probabilities (cost of a few
+    matmuls; equations and differences in :mod:`memlearn.periphery.drawn_counts`)."""
 
     def __post_init__(self) -> None:
         check_range("bl", self.bl, 1, 1024)
+        if self.batched not in ("summed", "drawn"):
+            raise ValueError(f"batched must be 'summed' or 'drawn', got {self.batched!r}")
 
     def init(self, tile: AnalogTile) -> dict:
         return {"dw_min": tile.dw_min}
 
     def update(self, request: UpdateRequest, tile: AnalogTile, state: dict,
                generator: torch.Generator) -> tuple[Pulses, dict]:
+        if not self.per_sample and self.batched == "drawn":
+            return Pulses.events(*drawn_events(
+                request.x, request.d, request.lr, state["dw_min"], self.bl, generator,
+                update_management=self.update_management, bl_management=self.bl_management)), state
         events = stochastic_events(request.x, request.d, request.lr, state["dw_min"], self.bl, generator,
                                    update_management=self.update_management, bl_management=self.bl_management,
                                    per_sample=self.per_sample)

@@ -28,6 +28,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from memlearn.devices import map_ops as ops
+from memlearn.devices.pulse_map import PulseMap
+
 BLOCK = 1 << 16
 """Elements processed per chunk of the dense update: temporaries then stay in the L2/L3 cache."""
 
@@ -122,6 +125,38 @@ def saturating_affine_maps(n: Tensor, params: dict[str, Tensor], noise: Tensor) 
         r = _mult_growth(na, s, params).sqrt_().mul_(x + 1.0).mul_(noise)
         return x - r, b.addcmul_(r, c)
     return x, b.addcmul_(_additive_var(x, s, params).clamp_min_(0).sqrt_(), noise)
+
+
+def saturating_map(n, xi, p):
+    """Declared n-pulse map, additive noise: ``a = x = q^n - 1``, ``b = -c x + sqrt(nvar x (x + 2)) xi``
+    with ``q``, ``c``, ``nvar`` of the count's direction (``p``: :data:`SATURATING_PARAMS`)."""
+    s = ops.sign(n)
+    x = ops.expm1(ops.absolute(n) * p[0] + n * p[1])
+    c = p[2] + s * p[3]
+    var = (p[4] + s * p[5]) * x * (x + 2.0)
+    return x, ops.sqrt(ops.positive(var)) * xi - c * x
+
+
+def multiplicative_map(n, xi, p):
+    """Declared n-pulse map, noise proportional to the step (:func:`multiplicative_params`):
+    ``r = q^n sqrt(expm1(|n| m)) xi``, ``a = x - r``, ``b = r c - c x`` (``p``: :data:`MULTIPLICATIVE_PARAMS`)."""
+    s = ops.sign(n)
+    na = ops.absolute(n)
+    x = ops.expm1(na * p[0] + n * p[1])
+    c = p[2] + s * p[3]
+    r = ops.sqrt(ops.positive(ops.expm1(na * (p[4] + s * p[5])))) * (x + 1.0) * xi
+    return x - r, r * c - c * x
+
+
+SATURATING_PARAMS = ("log_keep_mid", "log_keep_half", "target_mid", "target_half", "nvar_mid", "nvar_half")
+MULTIPLICATIVE_PARAMS = ("log_keep_mid", "log_keep_half", "target_mid", "target_half", "mult_log_mid", "mult_log_half")
+
+
+def saturating_pulse_map(multiplicative: bool, noisy: bool) -> PulseMap:
+    """The declared map of a saturating response (additive or step-proportional noise)."""
+    if multiplicative:
+        return PulseMap(multiplicative_map, MULTIPLICATIVE_PARAMS, noisy=noisy)
+    return PulseMap(saturating_map, SATURATING_PARAMS, noisy=noisy)
 
 
 def _pulse_block(g: Tensor, n: Tensor, p: dict[str, Tensor], generator: torch.Generator | None, out: Tensor,

@@ -8,8 +8,14 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
+from memlearn.devices.pulse_map import PulseMap
 from memlearn.devices.response import PulseResponse
 from memlearn.devices.validation import check_count, check_order, check_positive
+
+
+def ideal_map(n, xi, p):
+    """n pulses: ``g + n dg`` (``p = (dg,)``), noiseless."""
+    return 0.0 * n, n * p[0]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,6 +49,9 @@ class Ideal(PulseResponse):
 
     def moments(self, g: Tensor, n: Tensor, params: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
         return g + n.to(g.dtype) * params["step"], torch.zeros_like(g)
+
+    def pulse_map(self) -> PulseMap:
+        return PulseMap(ideal_map, ("step",), noisy=False)
 
     def pulse_dense(self, g, n, params, generator):
         out = torch.addcmul(g, n.to(g.dtype), params["step"])

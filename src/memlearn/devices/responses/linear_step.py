@@ -8,9 +8,18 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
+from memlearn.devices import map_ops as ops
+from memlearn.devices.pulse_map import PulseMap
 from memlearn.devices.response import PulseResponse
 from memlearn.devices.validation import check_bounds, check_count, check_range
 from memlearn.devices.variability import spread, spread_asymmetry, spread_bounds
+
+
+def linear_step_map(n, xi, p):
+    """n pulses: ``b = n dg + |n| dg a + sqrt(|n|) s xi`` (``p = (dg, dg a, s)``: step mid, half and
+    the per-pulse noise std), ``a = 0``; the closed form of :meth:`LinearStep.moments`."""
+    na = ops.absolute(n)
+    return 0.0 * n, n * p[0] + na * p[1] + ops.sqrt(na) * p[2] * xi
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,6 +75,9 @@ class LinearStep(PulseResponse):
     def moments(self, g: Tensor, n: Tensor, params: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
         nf = n.to(g.dtype)
         return g + nf * params["step_mid"] + nf.abs() * params["step_half"], nf.abs() * params["sigma"] ** 2
+
+    def pulse_map(self) -> PulseMap:
+        return PulseMap(linear_step_map, ("step_mid", "step_half", "sigma"), noisy=self.sigma_c2c > 0)
 
     def affine_moments(self, n: Tensor, params: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
         """``a = 0``, ``b = n dg_dir``, ``var = |n| s^2``: the closed form of :meth:`moments`."""

@@ -8,9 +8,22 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
+from memlearn.devices import map_ops as ops
+from memlearn.devices.pulse_map import PulseMap
 from memlearn.devices.response import PulseResponse
 from memlearn.devices.variability import spread, spread_bounds
 from memlearn.devices.validation import check_bounds, check_count, check_range
+
+
+def pcm_map(n, xi, p):
+    """n pulses: SET (``n > 0``) composes like soft bounds toward ``g_max`` (``a = x = q^n - 1``,
+    ``b = -g_max x + sqrt(nvar x (x + 2)) xi``); RESET (``n < 0``) forgets ``g``: ``a = -1``,
+    ``b = g_reset + s_reset xi``. ``p = (log_keep, nvar, g_max, g_reset, sigma_reset)``."""
+    reset = n < 0.0
+    x = ops.expm1(ops.positive(n) * p[0])
+    var = p[1] * x * (x + 2.0)
+    return (ops.select(reset, -1.0, x),
+            ops.select(reset, p[3] + p[4] * xi, ops.sqrt(ops.positive(var)) * xi - p[2] * x))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,6 +90,10 @@ class PCMResponse(PulseResponse):
         mean = torch.where(reset, params["g_reset"], mean_set)
         var = torch.where(reset, params["sigma_reset"] ** 2, var_set)
         return mean, var
+
+    def pulse_map(self) -> PulseMap:
+        return PulseMap(pcm_map, ("log_keep", "nvar", "g_max", "g_reset", "sigma_reset"),
+                        noisy=self.sigma_c2c > 0 or self.sigma_reset > 0)
 
     def initial(self, params: dict[str, Tensor]) -> Tensor:
         """A fresh cell is in the RESET state (mean RESET conductance)."""

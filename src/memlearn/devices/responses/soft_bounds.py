@@ -11,7 +11,7 @@ from torch import Tensor
 from memlearn.devices.response import PulseResponse
 from memlearn.devices.responses._saturating import (directional, multiplicative_params, saturating_affine,
                                                      saturating_affine_maps, saturating_moments, saturating_params,
-                                                     saturating_pulse)
+                                                     saturating_pulse, saturating_pulse_map)
 from memlearn.devices.variability import spread, spread_asymmetry, spread_bounds
 from memlearn.devices.validation import check_bounds, check_count, check_range
 
@@ -78,6 +78,9 @@ class SoftBounds(PulseResponse):
 
     def moments(self, g: Tensor, n: Tensor, params: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
         return saturating_moments(g, n, params)
+
+    def pulse_map(self):
+        return saturating_pulse_map(self.c2c_noise == "multiplicative", noisy=self.sigma_c2c > 0)
 
     def affine_moments(self, n: Tensor, params: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
         return saturating_affine(n, params)
