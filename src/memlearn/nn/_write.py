@@ -21,6 +21,25 @@ class EventTable:
 
     def __init__(self) -> None:
         self._table: tuple[Tensor, Tensor | None] | None = None
+        self._columns: tuple[tuple[Tensor, ...], tuple[Tensor, ...] | None] | None = None
+
+    def gather(self, tile: "AnalogTile", w_index: Tensor) -> tuple[Tensor, Tensor | None, int]:
+        """The device events of the weights ``w_index``, flat and weight by weight: ``(index, sign,
+        k)`` with ``index``/``sign`` of length ``k * len(w_index)``. One 1-D gather per device of a
+        weight: a row gather of the (weights, k) table is several times slower on CPU."""
+        index, sign = self.get(tile)
+        if self._columns is None or self._columns[0][0].device != index.device:
+            self._columns = (tuple(c.contiguous() for c in index.unbind(1)),
+                             None if sign is None else tuple(c.contiguous() for c in sign.unbind(1)))
+        cols, sign_cols = self._columns
+        k = len(cols)
+
+        def take(columns: tuple[Tensor, ...]) -> Tensor:
+            if k == 1:
+                return columns[0].index_select(0, w_index)
+            return torch.stack([c.index_select(0, w_index) for c in columns], dim=1).view(-1)
+
+        return take(cols), None if sign_cols is None else take(sign_cols), k
 
     def get(self, tile: "AnalogTile") -> tuple[Tensor, Tensor | None]:
         device = tile.array.g.device
@@ -32,6 +51,7 @@ class EventTable:
                 tile.out_features, tile.in_features)
             sign = sign.view(n_weights, k).to(torch.int32)
             table = self._table = (index.view(n_weights, k), None if bool((sign == 1).all()) else sign)
+            self._columns = None
         return table
 
 
@@ -51,12 +71,10 @@ def write_events(tile: "AnalogTile", w_index: Tensor, n: Tensor, lengths) -> Ten
     n_weights = tile.out_features * tile.in_features
     if w_index.numel() and not (0 <= int(w_index.min()) and int(w_index.max()) < n_weights):
         raise ValueError(f"weight indices must lie in [0, {n_weights})")
-    index, sign = tile.event_table.get(tile)
-    k = index.shape[1]
-    index = index.index_select(0, w_index).view(-1)
+    index, sign, k = tile.event_table.gather(tile, w_index)
     counts = n.repeat_interleave(k) if k > 1 else n
     if sign is not None:
-        counts = counts * sign.index_select(0, w_index).view(-1)
+        counts = counts * sign
     return tile.array.apply_pulse_sequence(index, counts, [k * length for length in lengths], tile.generator)
 
 
