@@ -8,9 +8,10 @@ import torch
 from torch import Tensor, nn
 
 from memlearn.crossbar.crossbar import Crossbar
-from memlearn.crossbar.programming import Programmer, ProgramResult
+from memlearn.crossbar.programming import (LocalStep, Programmer, ProgramResult, PulseChoice, program_verify,
+                                           toward)
 from memlearn.devices.device import Device
-from memlearn.devices.state import FREE, DeviceState
+from memlearn.devices.state import DeviceState
 from memlearn.devices.validation import check_range
 
 N_FEATURES = 6
@@ -44,6 +45,36 @@ def oracle_pulses(device: Device, g: Tensor, target: Tensor, state: DeviceState,
     fewest = torch.where(ok, n.abs().to(g.dtype).expand(shape), torch.full_like(err, float("inf"))).argmin(dim=-1)
     closest = err.argmin(dim=-1)
     return n[torch.where(ok.any(dim=-1), fewest, closest)].to(g.dtype)
+
+
+def likeliest_pulses(device: Device, g: Tensor, target: Tensor, state: DeviceState, max_pulses: int,
+                     band: Tensor | float) -> Tensor:
+    """Signed pulses most likely to land within ``band`` (S) of ``target`` in one shot, with the
+    landing ``g_n ~ N(E[g_n], Var[g_n])`` from the response's closed-form n-pulse moments (so the
+    cycle-to-cycle noise that grows with the count is weighed against the bias of a short shot);
+    the fewest such pulses on ties. Where no count has a success probability above 1e-3, the count
+    of least expected squared error ``(E[g_n] - target)^2 + Var[g_n]``."""
+    n = torch.arange(-max_pulses, max_pulses + 1, device=g.device)
+    shape = g.shape + (n.numel(),)
+    ex = lambda t: t.unsqueeze(-1).expand(shape)
+    params = {k: ex(v) for k, v in state.params.items()}
+    mean, var = device.response.moments(ex(g), n.expand(shape).to(torch.int32), params)
+    lo, hi = ex(state.g_min), ex(state.g_max)
+    mean = torch.minimum(torch.maximum(mean, lo), hi)
+    std = var.clamp_min(0).sqrt().clamp_min(1e-6 * (state.g_max - state.g_min).mean())
+    t = ex(target)
+    b = ex(torch.as_tensor(band, dtype=g.dtype, device=g.device).expand(g.shape))
+    normal = torch.distributions.Normal(0.0, 1.0)
+    p = normal.cdf((t + b - mean) / std) - normal.cdf((t - b - mean) / std)
+    # tie-break towards fewer pulses: a tiny penalty per pulse, far below any real difference in p
+    best = (p - 1e-6 * n.abs().to(g.dtype) / max_pulses).argmax(dim=-1)
+    least = ((mean - t).square() + var).argmin(dim=-1)
+    ok = p.amax(dim=-1) > 1e-3
+    return n[torch.where(ok, best, least)].to(g.dtype)
+
+
+OBJECTIVES = ("fewest", "likeliest")
+"""Allowed values of ``ProgrammerTraining.objective``."""
 
 
 class PulsePolicy(nn.Module):
@@ -85,8 +116,14 @@ class ProgrammerTraining:
     aiming at the exact centre."""
     max_pulses: int = 256
     """Largest pulse count per device per shot (>= 1; write-verify's default)."""
+    objective: str = "fewest"
+    """What the network imitates: ``"fewest"`` = :func:`oracle_pulses` (fewest pulses landing within
+    ``aim * tolerance`` in expectation); ``"likeliest"`` = :func:`likeliest_pulses` (the count most
+    likely to land within ``tolerance``, cycle-to-cycle noise included; ``aim`` unused)."""
 
     def __post_init__(self) -> None:
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective={self.objective!r} must be one of {OBJECTIVES}")
         check_range("n_samples", self.n_samples, 64, 1e8)
         check_range("steps", self.steps, 1, 1e7)
         check_range("hidden", self.hidden, 4, 4096)
@@ -113,7 +150,11 @@ def train_policy(device: Device, config: ProgrammerTraining, generator: torch.Ge
     # Half the samples sit near their target, as later shots do.
     near = torch.rand(n, generator=generator) < 0.5
     g = torch.where(near, (target + 0.05 * rng * torch.randn(n, generator=generator)).clamp(state.g_min, state.g_max), g)
-    y = oracle_pulses(device, g, target, state, config.max_pulses, config.aim * config.tolerance * rng) / config.max_pulses
+    if config.objective == "likeliest":
+        y = likeliest_pulses(device, g, target, state, config.max_pulses, config.tolerance * rng)
+    else:
+        y = oracle_pulses(device, g, target, state, config.max_pulses, config.aim * config.tolerance * rng)
+    y = y / config.max_pulses
     x = _features(device, g, target, state, config.max_pulses)
     net = PulsePolicy(config.hidden)
     with torch.no_grad():
@@ -131,12 +172,34 @@ def train_policy(device: Device, config: ProgrammerTraining, generator: torch.Ge
     return net.requires_grad_(False)
 
 
+@dataclass(frozen=True, eq=False)
+class LearnedChoice(PulseChoice):
+    """The network's pulse counts for the first ``learned_shots`` rounds, then write-verify's
+    local-step counts ``err / E[dg](g)``; never away from the target, at least one pulse towards it."""
+
+    policy: nn.Module
+    """The trained network (features -> pulses / max_pulses)."""
+    max_pulses: int
+    """The network's output scale (pulses)."""
+    learned_shots: int
+    """Rounds whose counts the network decides."""
+
+    def writes(self, crossbar: Crossbar, g_read: Tensor, target: Tensor, shot: int) -> list[Tensor]:
+        if shot >= self.learned_shots:
+            return LocalStep().writes(crossbar, g_read, target, shot)
+        feats = _features(crossbar.device_model, g_read, target, crossbar.state, self.max_pulses)
+        n = self.policy.to(crossbar.g.device)(feats) * self.max_pulses
+        return [toward(n, target - g_read)]
+
+
 @dataclass(frozen=True, kw_only=True, eq=False)
 class LearnedProgrammer(Programmer):
     """Programs with pulse counts predicted by a trained network for the first ``learned_shots`` shots,
-    then write-verify's local-step counts, verifying after each shot like write-verify (same
-    tolerance, same read noise), until every free device is within tolerance or ``max_iterations``
-    shots have passed. Build it with :func:`train_programmer`."""
+    then write-verify's local-step counts, verifying after each shot like write-verify (same loop,
+    :func:`~memlearn.crossbar.programming.program_verify`: same tolerance, same read noise), until
+    every free device is within tolerance or ``max_iterations`` shots have passed. With
+    ``max_iterations=1`` it is the learned programmer alone (one shot, no verify).
+    Build it with :func:`train_programmer`."""
 
     policy: nn.Module = field(repr=False)
     """The trained network (features -> pulses / max_pulses)."""
@@ -151,46 +214,21 @@ class LearnedProgrammer(Programmer):
     learned_shots: int = 10000
     """Shots whose pulse counts the network decides (>= 1); any later shots fine-tune with
     write-verify's local-step count ``round(err / E[dg](g))``."""
+    done_fraction: float = 1.0
+    """Stop once this fraction of the free devices verifies within tolerance (as ``WriteVerify``)."""
 
     def __post_init__(self) -> None:
+        check_range("programmer.done_fraction", self.done_fraction, 1e-6, 1.0)
         check_range("programmer.learned_shots", self.learned_shots, 1, 10000)
         check_range("programmer.tolerance", self.tolerance, 1e-9, 1.0)
         check_range("programmer.max_iterations", self.max_iterations, 1, 10000)
         check_range("programmer.max_pulses", self.max_pulses, 1, 4096)
 
-    @torch.no_grad()
     def program(self, crossbar: Crossbar, g_target: Tensor, generator: torch.Generator) -> ProgramResult:
-        if g_target.shape != crossbar.g.shape:
-            raise ValueError(f"g_target has shape {tuple(g_target.shape)}, crossbar is {tuple(crossbar.g.shape)}")
-        state, device = crossbar.state, crossbar.device_model
-        target = torch.minimum(torch.maximum(g_target.to(crossbar.g), state.g_min), state.g_max)
-        tol = self.tolerance * (state.g_max - state.g_min)
-        free = state.fault == FREE
-        policy = self.policy.to(crossbar.g.device)
-        pulses, shots = 0, 0
-        for shot in range(self.max_iterations):
-            g_read = crossbar.conductances(None, generator if self.noisy_verify else None)
-            err = target - g_read
-            active = free & (err.abs() > tol)
-            if not bool(active.any()):
-                break
-            shots += 1
-            if shot < self.learned_shots:
-                feats = _features(device, g_read, target, state, self.max_pulses)
-                n = torch.round(policy(feats) * self.max_pulses)
-            else:
-                step = torch.where(err > 0, device.response.step_at(crossbar.g, state.params, up=True),
-                                   device.response.step_at(crossbar.g, state.params, up=False)).abs()
-                n = torch.round(err / step.clamp_min(torch.finfo(err.dtype).tiny))
-            n = n.clamp(-self.max_pulses, self.max_pulses)
-            # Never pulse away from the target; at least one pulse towards it.
-            n = torch.where(torch.sign(n) != torch.sign(err), torch.sign(err), n)
-            n = torch.where(active, n, torch.zeros_like(n)).to(torch.int32)
-            pulses += int(crossbar.apply_pulses(n, generator))
-        final = crossbar.g - target
-        within = (final.abs() <= tol) | ~free
-        return ProgramResult(pulses=pulses, iterations=shots, weight_error=float(final.square().mean().sqrt()),
-                             converged=float(within.to(torch.float32).mean()))
+        choice = LearnedChoice(self.policy, self.max_pulses, self.learned_shots)
+        return program_verify(crossbar, g_target, generator, choice, tolerance=self.tolerance,
+                              max_iterations=self.max_iterations, max_pulses=self.max_pulses,
+                              noisy_verify=self.noisy_verify, done_fraction=self.done_fraction)
 
 
 def train_programmer(device: Device, config: ProgrammerTraining | None = None, generator: torch.Generator | None = None,
