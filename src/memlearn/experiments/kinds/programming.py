@@ -46,6 +46,8 @@ class ProgrammingConfig:
     """Shot limit of both programmers (1..10000)."""
     max_pulses: int = 64
     """Per-shot pulse cap of both programmers (1..4096)."""
+    done_fraction: float = 1.0
+    """Every programmer stops once this fraction of the free devices verifies within tolerance (0..1]."""
     network_hidden: int = 32
     """Hidden width of the float MLP trained on the data and then programmed onto the chip (>= 1)."""
     network_epochs: int = 10
@@ -64,6 +66,8 @@ class ProgrammingConfig:
             raise ValueError(f"programming.rows/cols = {self.rows}x{self.cols} must be within 1..4096")
         if not 0 < self.tolerance <= 1:
             raise ValueError(f"programming.tolerance={self.tolerance!r} must be in (0, 1]")
+        if not 0 < self.done_fraction <= 1:
+            raise ValueError(f"programming.done_fraction={self.done_fraction!r} must be in (0, 1]")
         for name in self.variation:
             if name not in self.devices:
                 raise ValueError(f"programming.variation.{name}: not one of programming.devices {self.devices}")
@@ -100,7 +104,9 @@ def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> 
         learned = train_programmer(device, training, torch.Generator().manual_seed(seed),
                                    max_iterations=cfg.max_iterations)
         train_s = time.perf_counter() - t0
-        common = dict(tolerance=cfg.tolerance, max_iterations=cfg.max_iterations, max_pulses=cfg.max_pulses)
+        common = dict(tolerance=cfg.tolerance, max_iterations=cfg.max_iterations, max_pulses=cfg.max_pulses,
+                      done_fraction=cfg.done_fraction)
+        learned = dataclasses.replace(learned, done_fraction=cfg.done_fraction)
         methods = [("write_verify", WriteVerify(**common)),
                    ("learned_one_shot", dataclasses.replace(learned, max_iterations=1)),
                    ("learned_then_verify", learned)]
@@ -125,7 +131,8 @@ def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> 
                    "network_pulses": int(sum(int(m.n_writes.sum()) for m in chip.modules() if isinstance(m, Crossbar)))}
             rows.append(row)
             log({"step": step, **row})
-    text = (f"Array {cfg.rows}x{cfg.cols}, random targets, tolerance {cfg.tolerance} of the range; "
+    text = (f"Array {cfg.rows}x{cfg.cols}, random targets, tolerance {cfg.tolerance} of the range, done at "
+            f"{cfg.done_fraction:.0%} of the devices within it, at most {cfg.max_pulses} pulses per round; "
             f"network: float MLP {sizes} at {float_acc:.3f} test accuracy, programmed each way\n\n")
     (run_dir / "table_programming.md").write_text(text + markdown_table(rows, _COLUMNS))
     (run_dir / "table_programming.csv").write_text(",".join(_COLUMNS) + "\n" +
