@@ -238,8 +238,9 @@ class WriteVerify(Programmer):
     done_fraction: float = 1.0
     """Stop once this fraction of the free devices verifies within tolerance (0 < f <= 1; below 1 a
     fail budget for devices that cannot be tuned, e.g. nearly stuck ones the fault map misses)."""
-    choice: PulseChoice = SecantStep()
-    """How each round's pulse counts are chosen (:class:`SecantStep`, :class:`LocalStep`, :class:`ResetThenSet`)."""
+    choice: SecantStep | LocalStep | ResetThenSet = SecantStep()
+    """How each round's pulse counts are chosen (:class:`SecantStep`, :class:`LocalStep`,
+    :class:`ResetThenSet` for PCM)."""
 
     def __post_init__(self) -> None:
         check_range("programmer.done_fraction", self.done_fraction, 1e-6, 1.0)
