@@ -14,20 +14,21 @@ from memlearn.devices.device import Device
 from memlearn.devices.state import DeviceState
 from memlearn.devices.validation import check_range
 
-N_FEATURES = 6
+N_FEATURES = 8
 
 
 def _features(device: Device, g: Tensor, target: Tensor, state: DeviceState, max_pulses: int) -> Tensor:
-    """Per-device inputs (..., 6): conductance and target normalised to the device's own range, their
-    difference, the expected up/down step at ``g`` (in units of the range x 100) and the local-step pulse
-    estimate ``(target - g) / step(g)`` (write-verify's guess, / max_pulses, clipped to +-2)."""
+    """Per-device inputs (..., 8): conductance and target normalised to the device's own range, their
+    difference, the expected up/down step at ``g`` and at the target (in units of the range x 100),
+    and write-verify's secant pulse estimate ``(target - g) / mean(step(g), step(target))`` (the
+    network's base, / max_pulses, clipped to +-2)."""
     lo, rng = state.g_min, (state.g_max - state.g_min)
-    up = device.response.step_at(g, state.params, up=True).abs() / rng
-    down = device.response.step_at(g, state.params, up=False).abs() / rng
+    step = lambda at, up: device.response.step_at(at, state.params, up=up).abs() / rng
+    up, down, up_t, down_t = step(g, True), step(g, False), step(target, True), step(target, False)
     u, t = (g - lo) / rng, (target - lo) / rng
-    step = torch.where(t > u, up, down).clamp_min(1e-9)
-    local = ((t - u) / step / max_pulses).clamp(-2, 2)
-    return torch.stack([u, t, t - u, 100 * up, 100 * down, local], dim=-1)
+    secant = (0.5 * torch.where(t > u, up + up_t, down + down_t)).clamp_min(1e-9)
+    base = ((t - u) / secant / max_pulses).clamp(-2, 2)
+    return torch.stack([u, t, t - u, 100 * up, 100 * down, 100 * up_t, 100 * down_t, base], dim=-1)
 
 
 def oracle_pulses(device: Device, g: Tensor, target: Tensor, state: DeviceState, max_pulses: int,
@@ -52,7 +53,7 @@ def likeliest_pulses(device: Device, g: Tensor, target: Tensor, state: DeviceSta
     """Signed pulses most likely to land within ``band`` (S) of ``target`` in one shot, with the
     landing ``g_n ~ N(E[g_n], Var[g_n])`` from the response's closed-form n-pulse moments (so the
     cycle-to-cycle noise that grows with the count is weighed against the bias of a short shot);
-    the fewest such pulses on ties. Where no count has a success probability above 1e-3, the count
+    on ties the count whose expected landing is nearest the target. Where no count has a success probability above 1e-3, the count
     of least expected squared error ``(E[g_n] - target)^2 + Var[g_n]``."""
     n = torch.arange(-max_pulses, max_pulses + 1, device=g.device)
     shape = g.shape + (n.numel(),)
@@ -66,8 +67,9 @@ def likeliest_pulses(device: Device, g: Tensor, target: Tensor, state: DeviceSta
     b = ex(torch.as_tensor(band, dtype=g.dtype, device=g.device).expand(g.shape))
     normal = torch.distributions.Normal(0.0, 1.0)
     p = normal.cdf((t + b - mean) / std) - normal.cdf((t - b - mean) / std)
-    # tie-break towards fewer pulses: a tiny penalty per pulse, far below any real difference in p
-    best = (p - 1e-6 * n.abs().to(g.dtype) / max_pulses).argmax(dim=-1)
+    # ties (p saturates at 1 when the noise is small): the count whose expected landing is nearest
+    # the target, which keeps the most margin against the noise
+    best = (p - 1e-6 * (mean - t).abs() / b).argmax(dim=-1)
     least = ((mean - t).square() + var).argmin(dim=-1)
     ok = p.amax(dim=-1) > 1e-3
     return n[torch.where(ok, best, least)].to(g.dtype)
@@ -78,12 +80,12 @@ OBJECTIVES = ("fewest", "likeliest")
 
 
 class PulsePolicy(nn.Module):
-    """``n / max_pulses = clip(local * exp(c(features)), -1, 1)``: a multiplicative correction, learned by a
-    small MLP, of write-verify's local-step estimate ``local = (target - g) / step(g) / max_pulses``.
+    """``n / max_pulses = clip(base * exp(c(features)), -1, 1)``: a multiplicative correction, learned by a
+    small MLP, of write-verify's secant estimate ``base = (target - g) / E[dg] / max_pulses``.
 
     The residual form makes far-off devices saturate at ``max_pulses`` from the start; the network only
-    learns how much the local estimate under- or overshoots (nonlinearity, device-to-device spread) and
-    how far short of the target it pays to stop (the tolerance band)."""
+    learns how much the secant estimate under- or overshoots (nonlinearity, device-to-device spread) and
+    how far short of the target it pays to stop (the tolerance band, the noise of a long shot)."""
 
     def __init__(self, hidden: int) -> None:
         super().__init__()
@@ -93,7 +95,7 @@ class PulsePolicy(nn.Module):
     def forward(self, features: Tensor) -> Tensor:
         """Pulse count / max_pulses, shape ``features.shape[:-1]``."""
         c = self.mlp(features).squeeze(-1).clamp(-5.0, 5.0)
-        return (features[..., 5] * torch.exp(c)).clamp(-1.0, 1.0)
+        return (features[..., -1] * torch.exp(c)).clamp(-1.0, 1.0)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -162,10 +164,24 @@ def train_policy(device: Device, config: ProgrammerTraining, generator: torch.Ge
             p.copy_((torch.rand(p.shape, generator=generator) * 2 - 1) / max(p.shape[-1], 1) ** 0.5)
         net.mlp[-1].weight.mul_(0.01)
         net.mlp[-1].bias.zero_()
+    # The correction is fitted in log space, log(y / base), where the oracle and the base agree in
+    # sign: every count then weighs by its relative error (a squared error on y / max_pulses would
+    # ignore a 30% miss on a 10-pulse shot next to a 1% miss on a 500-pulse one). Elsewhere (the
+    # oracle says stop, or pulse the other way) a squared error on the count itself.
+    base = x[:, -1]
+    logable = (y * base > 0) & (y.abs() < 1.0)
+    log_ratio = torch.where(logable, (y / torch.where(logable, base, torch.ones_like(base))).abs().log(),
+                            torch.zeros_like(y))
     opt = torch.optim.Adam(net.parameters(), lr=config.lr)
     for step in range(config.steps):
         idx = torch.randint(n, (2048,), generator=generator)
-        loss = (net(x[idx]) - y[idx]).square().mean()
+        xi, li, yi = x[idx], logable[idx], y[idx]
+        c = net.mlp(xi).squeeze(-1)
+        count_err = (net(xi) - yi).square()
+        # Huber in log space: a few oracle counts sit far from the base (clipped landings, devices
+        # whose step hardly moves) and would otherwise dominate the fit
+        log_err = nn.functional.smooth_l1_loss(c, log_ratio[idx], reduction="none", beta=0.1)
+        loss = torch.where(li, log_err, count_err * config.max_pulses).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -189,6 +205,24 @@ class LearnedChoice(PulseChoice):
             return LocalStep().writes(crossbar, g_read, target, shot)
         feats = _features(crossbar.device_model, g_read, target, crossbar.state, self.max_pulses)
         n = self.policy.to(crossbar.g.device)(feats) * self.max_pulses
+        return [toward(n, target - g_read)]
+
+
+@dataclass(frozen=True)
+class LikeliestChoice(PulseChoice):
+    """The model-based optimum the network imitates (``objective="likeliest"``), computed exactly
+    every round with the device's own parameters: the reference that bounds what the learned
+    programmer can save (:func:`likeliest_pulses` over all counts, at the verify read)."""
+
+    tolerance: float
+    """Band, relative to each device's range."""
+    max_pulses: int
+    """Largest count considered."""
+
+    def writes(self, crossbar: Crossbar, g_read: Tensor, target: Tensor, shot: int) -> list[Tensor]:
+        st = crossbar.state
+        n = likeliest_pulses(crossbar.device_model, g_read, target, st, self.max_pulses,
+                             self.tolerance * (st.g_max - st.g_min))
         return [toward(n, target - g_read)]
 
 

@@ -14,7 +14,7 @@ from typing import Callable
 import torch
 
 from memlearn.crossbar.crossbar import Crossbar
-from memlearn.crossbar.programming import ResetThenSet, WriteVerify
+from memlearn.crossbar.programming import ResetThenSet, WriteVerify, program_verify
 from memlearn.devices.device import Device
 from memlearn.devices.presets import get_preset
 from memlearn.experiments import registry
@@ -22,9 +22,10 @@ from memlearn.experiments.kinds.continual import bar_chart, markdown_table
 from memlearn.experiments.schema import validate
 from memlearn.experiments.training import build_mlp, evaluate, train_epoch
 from memlearn.meta import ProgrammerTraining, deploy, train_programmer
+from memlearn.meta.learned_programmer import LikeliestChoice
 from memlearn.nn.tile_config import TileConfig
 
-_COLUMNS = ("device", "method", "reads", "iterations", "pulses", "time_us", "energy_nj", "converged", "rms_error_rel",
+_COLUMNS = ("device", "method", "reads", "verify_rounds", "iterations", "pulses", "time_us", "energy_nj", "converged", "rms_error_rel",
             "one_shot_50", "one_shot_10", "network_accuracy", "network_pulses")
 RESET_THEN_SET = ("PCM",)
 """Presets whose rows add the reset-then-set scheme (abrupt RESET)."""
@@ -48,6 +49,9 @@ class ProgrammingConfig:
     """Per-shot pulse cap of both programmers (1..4096)."""
     done_fraction: float = 1.0
     """Every programmer stops once this fraction of the free devices verifies within tolerance (0..1]."""
+    oracle: bool = False
+    """Add the model-based optimum the network imitates (``LikeliestChoice``, exact, with each device's
+    own parameters) as a reference row ``oracle_then_verify`` (no network accuracy)."""
     network_hidden: int = 32
     """Hidden width of the float MLP trained on the data and then programmed onto the chip (>= 1)."""
     network_epochs: int = 10
@@ -85,6 +89,18 @@ class ProgrammingConfig:
                              f"{', '.join(f.name for f in dataclasses.fields(device.response))}") from None
 
 
+def _row(name: str, method: str, res, device: Device, accuracy: float, train_s: float, network_pulses: int) -> dict:
+    """One table row; ``verify_rounds`` are the reads that follow a pulse round (all but the first)."""
+    return {"device": name, "method": method, "reads": res.reads, "verify_rounds": res.reads - 1,
+            "iterations": res.iterations, "pulses": res.pulses, "time_us": 1e6 * res.time, "energy_nj": 1e9 * res.energy,
+            "write_time_us": 1e6 * res.write_time, "read_time_us": 1e6 * res.read_time,
+            "write_energy_nj": 1e9 * res.write_energy, "read_energy_nj": 1e9 * res.read_energy,
+            "converged": res.converged,
+            "rms_error_rel": res.weight_error / float(device.response.g_max - device.response.g_min),
+            "one_shot_50": res.one_shot_50, "one_shot_10": res.one_shot_10,
+            "network_accuracy": accuracy, "programmer_train_s": train_s, "network_pulses": network_pulses}
+
+
 def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> dict:
     cfg = validate(ProgrammingConfig, config.get("programming", {}), "programming")
     training = validate(ProgrammerTraining, {"tolerance": cfg.tolerance, "max_pulses": cfg.max_pulses,
@@ -110,6 +126,8 @@ def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> 
         methods = [("write_verify", WriteVerify(**common)),
                    ("learned_one_shot", dataclasses.replace(learned, max_iterations=1)),
                    ("learned_then_verify", learned)]
+        if cfg.oracle:
+            methods.append(("oracle_then_verify", None))
         if name in RESET_THEN_SET:
             methods.append(("reset_then_set", WriteVerify(**common, choice=ResetThenSet(max_pulses=cfg.max_pulses))))
         for method, prog in methods:
@@ -117,18 +135,19 @@ def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> 
             st = cb.state
             target = st.g_min + torch.rand(cfg.rows, cfg.cols, generator=torch.Generator().manual_seed(seed + 2)) * (
                 st.g_max - st.g_min)
+            if method == "oracle_then_verify":
+                res = program_verify(cb, target, torch.Generator().manual_seed(seed + 3),
+                                     LikeliestChoice(cfg.tolerance, cfg.max_pulses), tolerance=cfg.tolerance,
+                                     max_iterations=cfg.max_iterations, max_pulses=cfg.max_pulses,
+                                     noisy_verify=True, done_fraction=cfg.done_fraction)
+                rows.append(_row(name, method, res, device, float("nan"), train_s, 0))
+                log({"step": step, **rows[-1]})
+                continue
             res = prog.program(cb, target, torch.Generator().manual_seed(seed + 3))
             chip = build_mlp(sizes, "tanh", TileConfig(device=device, programmer=prog), seed=seed)
             deploy(net, chip, program=True)
-            row = {"device": name, "method": method, "reads": res.reads, "iterations": res.iterations,
-                   "pulses": res.pulses, "time_us": 1e6 * res.time, "energy_nj": 1e9 * res.energy,
-                   "write_time_us": 1e6 * res.write_time, "read_time_us": 1e6 * res.read_time,
-                   "write_energy_nj": 1e9 * res.write_energy, "read_energy_nj": 1e9 * res.read_energy,
-                   "converged": res.converged,
-                   "rms_error_rel": res.weight_error / float(device.response.g_max - device.response.g_min),
-                   "one_shot_50": res.one_shot_50, "one_shot_10": res.one_shot_10,
-                   "network_accuracy": evaluate(chip, data.x_test, data.y_test), "programmer_train_s": train_s,
-                   "network_pulses": int(sum(int(m.n_writes.sum()) for m in chip.modules() if isinstance(m, Crossbar)))}
+            row = _row(name, method, res, device, evaluate(chip, data.x_test, data.y_test), train_s,
+                       int(sum(int(m.n_writes.sum()) for m in chip.modules() if isinstance(m, Crossbar))))
             rows.append(row)
             log({"step": step, **row})
     text = (f"Array {cfg.rows}x{cfg.cols}, random targets, tolerance {cfg.tolerance} of the range, done at "
