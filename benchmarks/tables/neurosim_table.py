@@ -27,8 +27,12 @@ column) is appended to ``bench-results/neurosim_table{tag}.jsonl`` as it ends (`
 those already there); the last stdout line is one JSON object ``{device: {published, neurosim,
 default}}`` (accuracies in %).
 
-Run time (one thread, shared 2-core machine): about 0.9 s per epoch and device for ``default`` and
-about 9 s for ``neurosim`` (8,000 per-image writes); see docs/learning.md for what was run.
+Run time, measured on the shared 2-core machine (one thread, niced, seven users): with ``--batch 10``
+50-200 s per epoch and device for ``neurosim`` (per-image rounded writes; slowest for TaOx/HfOx, whose
+128 levels leave the most non-zero counts) and 60-105 s for ``default``; ``--batch 1`` (NeuroSim's
+exact per-image forward pass) costs several times more (one forward and backward pass per image).
+The full 125 epochs x 7 devices x 2 columns is therefore days here, not hours: docs/learning.md
+says what was run.
 """
 
 from __future__ import annotations
