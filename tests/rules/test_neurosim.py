@@ -9,6 +9,7 @@ from memlearn.devices.device import Device
 from memlearn.devices.responses import Ideal
 from memlearn.nn.tile import AnalogTile, TileConfig
 from memlearn.rules.neurosim import NeuroSimPulse, neurosim_counts, truncate_levels
+from memlearn.rules.rule import apply_update
 from memlearn.rules.update_request import UpdateRequest
 
 
@@ -61,7 +62,7 @@ def test_rule_writes_the_rounded_levels_on_a_linear_device():
     state = rule.init(tile)
     assert state["levels"] == (100, 100)
     request = UpdateRequest(torch.tensor([[1.0, 0.5, 0.0]]), torch.tensor([[0.3, -0.2]]), 0.4)
-    rule.apply(request, tile, state, torch.Generator().manual_seed(0))
+    apply_update(rule, request, tile, state, torch.Generator().manual_seed(0))
     expected = torch.tensor([[-0.12, -0.06, 0.0], [0.08, 0.04, 0.0]])
     assert torch.allclose(tile.weights(), expected, atol=1e-5)
 
@@ -73,7 +74,9 @@ def test_rule_writes_a_batch_sample_by_sample():
     state = rule.init(tile)
     x = torch.tensor([[1.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
     d = torch.tensor([[-0.015, 0.0], [0.035, 0.0]])  # lr 0.4: dW/2*100 = 0.3 and -0.7 levels
-    rule.apply(UpdateRequest(x, d, 0.4), tile, state, torch.Generator().manual_seed(0))
+    pulses, _ = rule.update(UpdateRequest(x, d, 0.4), tile, state, torch.Generator().manual_seed(0))
+    assert pulses.n_writes == 2  # one write per sample, in order
+    apply_update(rule, UpdateRequest(x, d, 0.4), tile, state, torch.Generator().manual_seed(0))
     # summed first, the batch would ask -0.4 level and write nothing
     assert tile.weights()[0, 0].item() == pytest.approx(-0.02, abs=1e-6)
 

@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from memlearn.devices.validation import check_range
+from memlearn.nn.pulses import Pulses
 from memlearn.nn.tile import AnalogTile
 from memlearn.rules.rule import Rule
 from memlearn.rules.update_request import UpdateRequest
@@ -84,10 +85,10 @@ class NeuroSimPulse(Rule):
         return neurosim_counts(request.x, request.d, request.lr, state["weight_range"].to(request.x),
                                *state["levels"])
 
-    def apply(self, request: UpdateRequest, tile: AnalogTile, state: dict, generator: torch.Generator) -> dict:
+    def update(self, request: UpdateRequest, tile: AnalogTile, state: dict,
+               generator: torch.Generator) -> tuple[Pulses, dict]:
         n = self.pulses(request, state)
         flat = n.reshape(n.shape[0], -1)
         nz = flat.nonzero()
         lengths = torch.bincount(nz[:, 0], minlength=n.shape[0]).tolist()
-        tile.apply_weight_pulse_events(nz[:, 1], flat[nz[:, 0], nz[:, 1]], lengths)
-        return state
+        return Pulses.events(nz[:, 1], flat[nz[:, 0], nz[:, 1]], lengths), state
