@@ -6,13 +6,21 @@ pulsed update on ideal tiles; and with float weights), next to one backprop step
 backward, SGD) of the float twin. Medians of 5 runs of process CPU time (robust to other jobs on
 shared cores), one thread. Last stdout line: one JSON object.
 
-    .venv/bin/python benchmarks/bench_eqprop.py
+    .venv/bin/python benchmarks/bench_eqprop.py            # the literature setting (issue 17), then the depth table
+    .venv/bin/python benchmarks/bench_eqprop.py --literature-only --batches=50 --repeats=3
+
+The literature setting (issue 17): 784-500-10 on real MNIST (``../shared/data/mnist``), batch 20, at most
+20 free / 4 nudged exact block sweeps (tol 1e-3), symmetric beta 0.5, layer rates 0.1 / 0.05; EP on the
+``ideal`` chip with stochastic pulses against float EP, each training ``--batches`` consecutive batches
+(default 50) from the same initial network, the two interleaved repeat by repeat (``--repeats``, default 5);
+wall seconds per batch, medians, their ratio and the implied seconds per 60,000-image epoch.
 """
 
 from __future__ import annotations
 
 import json
 import statistics
+import sys
 import time
 
 import torch
@@ -21,7 +29,7 @@ from memlearn.datasets import load_digits
 from memlearn.devices.device import Device
 from memlearn.devices.responses.ideal import Ideal
 from memlearn.eqprop import (EPConfig, EnergyNetwork, EquilibriumPropagation, NudgeConfig, RelaxConfig, backprop_twin,
-                             one_hot)
+                             one_hot, train_epoch_ep)
 from memlearn.nn.tile import TileConfig
 from memlearn.rules import DeterministicPulse
 
@@ -37,7 +45,48 @@ def _median_time(fn) -> float:
     return statistics.median(times)
 
 
+def _arg(name: str, default: str) -> str:
+    return next((a.split("=", 1)[1] for a in sys.argv if a.startswith(f"--{name}=")), default)
+
+
+def literature() -> dict:
+    """Ideal chip vs float EP per batch at Scellier & Bengio's 784-500-10 setting, interleaved."""
+    from memlearn.datasets import load_mnist
+    from memlearn.devices.presets import get_preset
+    from memlearn.rules import StochasticPulse
+
+    torch.set_num_threads(1)
+    n_batches, repeats = int(_arg("batches", "50")), int(_arg("repeats", "5"))
+    data = load_mnist(n_train=20 * n_batches, n_test=10)
+    cfg = EPConfig(free=RelaxConfig(max_steps=20, tol=1e-3), nudged=RelaxConfig(max_steps=4, tol=1e-3),
+                   nudge=NudgeConfig(beta=0.5, mode="symmetric"))
+    times: dict[str, list[float]] = {"float": [], "chip": []}
+    for _ in range(repeats):
+        for name in ("float", "chip"):
+            net = (EnergyNetwork([784, 500, 10], seed=0, analog=False) if name == "float"
+                   else EnergyNetwork([784, 500, 10], TileConfig(device=get_preset("ideal")), seed=0))
+            ep = EquilibriumPropagation(net, cfg, (0.1, 0.05), rule=None if name == "float" else StochasticPulse())
+            ep.step(data.x_train[:20], one_hot(data.y_train[:20], 10), torch.Generator().manual_seed(1))  # warm-up
+            g = torch.Generator().manual_seed(0)
+            t0 = time.perf_counter()
+            train_epoch_ep(ep, data.x_train, data.y_train, 20, g)
+            times[name].append((time.perf_counter() - t0) / n_batches)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    out = {"setting": "784-500-10, batch 20, 20/4 sweeps tol 1e-3, symmetric beta 0.5, lr 0.1/0.05, ideal preset, "
+                      "StochasticPulse", "batches": n_batches, "repeats": repeats,
+           "float_s_per_batch": med["float"], "chip_s_per_batch": med["chip"], "chip_vs_float": med["chip"] / med["float"],
+           "ratios_per_repeat": [c / f for c, f in zip(times["chip"], times["float"])],
+           "float_s_per_epoch_60k": 3000 * med["float"], "chip_s_per_epoch_60k": 3000 * med["chip"]}
+    print(f"literature setting: float EP {1e3 * med['float']:.1f} ms/batch, ideal chip {1e3 * med['chip']:.1f} ms/batch, "
+          f"chip / float {out['chip_vs_float']:.2f} (per repeat: {', '.join(f'{r:.2f}' for r in out['ratios_per_repeat'])})")
+    return out
+
+
 def main() -> None:
+    lit = literature()
+    if "--literature-only" in sys.argv:
+        print(json.dumps({"literature": lit}))
+        return
     torch.set_num_threads(1)
     data = load_digits()
     x, y = data.x_train[:BATCH], data.y_train[:BATCH]
@@ -80,7 +129,7 @@ def main() -> None:
         print(f"| {r['depth']} | {r['free_sweeps']:.1f} | {r['nudged_sweeps']:.1f} | {1e6 * r['ep_analog_s_per_sample']:.0f} | "
               f"{1e6 * r['ep_float_s_per_sample']:.0f} | {1e6 * r['backprop_s_per_sample']:.1f} | "
               f"{r['ep_analog_vs_backprop']:.0f}x | {r['ep_float_vs_backprop']:.0f}x |")
-    print(json.dumps({"batch": BATCH, "repeats": REPEATS, "threads": 1, "tol": 1e-3, "rows": rows}))
+    print(json.dumps({"literature": lit, "batch": BATCH, "repeats": REPEATS, "threads": 1, "tol": 1e-3, "rows": rows}))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 from torch import Tensor
@@ -12,7 +12,7 @@ from memlearn.eqprop.energy import cost, hard_sigmoid
 from memlearn.eqprop.network import EnergyNetwork
 from memlearn.eqprop.nudging import NudgeConfig, signed_betas
 from memlearn.eqprop.relaxation import RelaxConfig, relax
-from memlearn.eqprop.update import Phases, ep_requests, write_ep_gradients
+from memlearn.eqprop.update import Phases, ep_requests, layer_rates, write_ep_gradients
 from memlearn.nn.tile import AnalogTile
 from memlearn.rules.rule import Rule, apply_update
 
@@ -45,6 +45,16 @@ def run_phases(network: EnergyNetwork, x: Tensor, target: Tensor, config: EPConf
     return Phases(free=free, nudged=nudged, betas=betas)
 
 
+def _layer_groups(network: EnergyNetwork, rates: tuple[float, ...]) -> list[dict]:
+    """One optimizer parameter group per layer: float ``W_l`` (if any) and bias ``b_{l+1}`` at ``rates[l]``."""
+    groups = []
+    for mat, bias, rate in zip(network.weights, network.biases, rates):
+        params = [p for p in (*mat.parameters(), bias) if p.requires_grad]
+        if params:
+            groups.append({"params": params, "lr": rate})
+    return groups
+
+
 class EquilibriumPropagation:
     """Trains an :class:`EnergyNetwork` by equilibrium propagation.
 
@@ -55,21 +65,22 @@ class EquilibriumPropagation:
     Args:
         network: the network to train (its tiles are written through the rule).
         config: phases and nudging.
-        lr: learning rate of the analog requests (and of the default optimizer).
+        lr: learning rate, one number or one per weight matrix ``W_l`` (Scellier & Bengio 2017 use
+            0.1 and 0.05 for 784-500-10); layer ``l``'s rate applies to its analog requests, to a
+            float ``W_l`` and to the bias of layer ``l + 1`` (the units ``W_l`` drives).
         rule: the update rule for analog tiles (required when the network has tiles).
-        optimizer: steps the digital parameters; default ``torch.optim.SGD(lr)``.
+        optimizer: steps the digital parameters; default ``torch.optim.SGD`` with one parameter
+            group per layer at that layer's rate.
     """
 
-    def __init__(self, network: EnergyNetwork, config: EPConfig, lr: float, rule: Rule | None = None,
+    def __init__(self, network: EnergyNetwork, config: EPConfig, lr: float | Sequence[float], rule: Rule | None = None,
                  optimizer: torch.optim.Optimizer | None = None) -> None:
-        if not lr > 0:
-            raise ValueError(f"lr={lr!r} must be > 0")
+        rates = layer_rates(lr, network.n_free_layers)
         tiles = network.tiles()
         if tiles and rule is None:
             raise ValueError("the network has analog tiles: pass a rule (e.g. StochasticPulse()) to write them")
-        self.network, self.config, self.lr, self.rule = network, config, float(lr), rule
-        digital = [p for p in network.parameters() if p.requires_grad]
-        self.optimizer = optimizer or torch.optim.SGD(digital, lr=lr)
+        self.network, self.config, self.lr, self.rule = network, config, rates, rule
+        self.optimizer = optimizer or torch.optim.SGD(_layer_groups(network, rates), lr=rates[0])
         self.rule_states: list[Any] = [rule.init(t) for t in tiles] if rule is not None else []
 
     def step(self, x: Tensor, target: Tensor, generator: torch.Generator) -> dict:

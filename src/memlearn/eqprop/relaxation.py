@@ -1,6 +1,11 @@
 """Relaxation to equilibrium: exact block-coordinate minimisation of ``F = E + beta C``.
 
 State in, state out: nothing in the network changes. Vectorised over the batch.
+
+The input layer is clamped and the weights do not change during a relaxation, so the first
+layer's input drive ``W_0 x + b_1`` is read once per relaxation and reused by every sweep (on a
+tile: one read of the clamped input through the circuit per phase, its read noise drawn once for
+the phase; the other products are read at every sweep, as their inputs move).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from torch import Tensor
 
 from memlearn.devices.validation import check_range
 from memlearn.eqprop.network import EnergyNetwork
+from memlearn.nn.tile import AnalogTile
 
 _MatVec = Callable[[Tensor], Tensor]
 
@@ -62,16 +68,15 @@ class RelaxResult:
     n_sweeps: int
 
 
-def _sweep(fwd: Sequence[_MatVec], bwd: Sequence[_MatVec], biases: Sequence[Tensor], x: Tensor,
+def _sweep(fwd: Sequence[_MatVec], bwd: Sequence[_MatVec], biases: Sequence[Tensor], drive: Tensor,
            state: list[Tensor], target: Tensor | None, beta: float, step_size: float) -> Tensor:
     """One odd-then-even block sweep; updates ``state`` (a fresh list) and returns the per-sample
-    largest change."""
+    largest change. ``drive``: the clamped input's drive ``W_0 x + b_1`` of the first free layer."""
     n_free = len(state)
-    change = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
+    change = torch.zeros(drive.shape[0], dtype=drive.dtype, device=drive.device)
     for parity in (0, 1):
         for k in range(parity, n_free, 2):  # k indexes free layers: layer k+1 of the network
-            below = x if k == 0 else state[k - 1]
-            h = fwd[k](below) + biases[k]
+            h = drive if k == 0 else fwd[k](state[k - 1]) + biases[k]
             if k + 1 < n_free:
                 h = h + bwd[k + 1](state[k + 1])
                 best = h.clamp(0.0, 1.0)
@@ -94,8 +99,9 @@ def _run(fwd, bwd, biases, x, state, config: RelaxConfig, target, beta) -> Relax
     converged = torch.zeros(batch, dtype=torch.bool, device=x.device)
     residual = torch.full((batch,), float("inf"), dtype=x.dtype, device=x.device)
     sweeps = 0
+    drive = fwd[0](x) + biases[0]  # the clamped input and the weights do not change: read once
     for step in range(1, config.max_steps + 1):
-        residual = _sweep(fwd, bwd, biases, x, s, target, beta, config.step_size)
+        residual = _sweep(fwd, bwd, biases, drive, s, target, beta, config.step_size)
         sweeps = step
         now = residual <= config.tol
         n_steps = torch.where(now & ~converged, torch.full_like(n_steps, step), n_steps)
@@ -111,7 +117,10 @@ def relax(network: EnergyNetwork, x: Tensor, state: Sequence[Tensor], config: Re
     """Relax ``network`` with input ``x`` clamped from ``state`` toward the minimum of ``E + beta C``.
 
     Every matrix-vector product goes through the weight's circuit (``forward_circuit`` for
-    ``W s``, ``backward_circuit`` for ``W^T s``), so the tiles' non-idealities act at every step.
+    ``W s``, ``backward_circuit`` for ``W^T s``), so the tiles' non-idealities act at every step;
+    a tile whose reads are exactly linear (no periphery, noise, IR drop or drift:
+    :meth:`AnalogTile.linear_reads`) is read once per relaxation and every sweep reuses that read
+    (same products to float rounding, every read still counted in the tile's cost).
 
     Args:
         network: the energy network (not modified).
@@ -123,10 +132,24 @@ def relax(network: EnergyNetwork, x: Tensor, state: Sequence[Tensor], config: Re
     """
     if len(state) != network.n_free_layers:
         raise ValueError(f"state has {len(state)} layers, the network {network.n_free_layers} free layers")
-    fwd = [m.forward_circuit for m in network.weights]
-    bwd = [m.backward_circuit for m in network.weights]
+    fwd, bwd, flushes = [], [], []
+    for m in network.weights:
+        # a tile whose reads are exactly linear is read once for the whole relaxation (its
+        # conductances do not change during it); every sweep reuses that read, counted as a read
+        reads = m.linear_reads() if isinstance(m, AnalogTile) else None
+        if reads is None:
+            fwd.append(m.forward_circuit)
+            bwd.append(m.backward_circuit)
+        else:
+            fwd.append(reads[0])
+            bwd.append(reads[1])
+            flushes.append(reads[2])
     biases = [b.detach().to(x.dtype) for b in network.biases]
-    return _run(fwd, bwd, biases, x, state, config, target, beta)
+    try:
+        return _run(fwd, bwd, biases, x, state, config, target, beta)
+    finally:
+        for flush in flushes:
+            flush()
 
 
 def relax_tensors(weights: Sequence[Tensor], biases: Sequence[Tensor], x: Tensor, state: Sequence[Tensor],

@@ -4,7 +4,7 @@ through the periphery pipeline, with per-array partial products, read noise and 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import torch
 from torch import Tensor
@@ -188,3 +188,43 @@ def _backward_partials(tile: "AnalogTile", stats: ReadStatistics, v_read: float)
     w = tile.sampler.sample(stats, tile.generator)
     product = lambda k, q: part.backward_partials(_times(k, q), w)
     return product if stats.var is None else _with_read_noise(tile, product, stats.var, transposed=True)
+
+
+def linear_reads(tile: "AnalogTile") -> tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor],
+                                             Callable[[], None]] | None:
+    """:meth:`AnalogTile.linear_reads`: ``(forward, backward, flush)`` multiplying by one read of
+    the arrays, or ``None`` when a read of ``tile`` is not exactly the float product of what it holds."""
+    c = tile.config
+    if (c.dac is not None or c.adc is not None or c.dac_backward is not None or c.adc_backward is not None
+            or c.output_noise > 0 or c.output_noise_backward > 0 or c.ir_drop is not None
+            or c.noise_management != "none" or tile.read_time is not None or c.device.read_noise is not None):
+        return None
+    stats = tile.read_cache.statistics(tile)
+    scale_key = (tile.w_scale._version, tile.w_scale.data_ptr())
+    cache = tile.linear_cache
+    if cache is None or cache[0] is not stats or cache[1] != scale_key:  # read again only after a change
+        cache = tile.linear_cache = (stats, scale_key, stats.mean[:tile.in_features, :tile.out_features] * tile.w_scale)
+    w = cache[2]  # (in, out)
+    wt = w.T
+    seen_fwd: list[Tensor] = []
+    seen_bwd: list[Tensor] = []
+
+    def forward(x: Tensor) -> Tensor:
+        seen_fwd.append(x)
+        return x @ w
+
+    def backward(d: Tensor) -> Tensor:
+        seen_bwd.append(d)
+        return d @ wt
+
+    def flush() -> None:
+        fwd, bwd = tile.directions()
+        for seen, r, direction, scale in ((seen_fwd, stats.row_conductance, fwd, None),
+                                          (seen_bwd, stats.col_conductance, bwd, tile.w_scale)):
+            if seen:
+                u = torch.cat(seen) if len(seen) > 1 else seen[0]
+                u = u if scale is None else u * scale
+                tile.counter.record(n_vectors=u.shape[0], power=_read_power(u, r, direction.v2, None), **direction.counts)
+                seen.clear()
+
+    return forward, backward, flush

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Callable
 
 import torch
 from torch import Tensor, nn
@@ -79,6 +80,8 @@ class AnalogTile(nn.Module):
         self.event_table = _write.EventTable()
         """The devices and pulse signs of every weight (sparse writes)."""
         self._nominal_step = _write.NominalStep()
+        self.linear_cache: tuple | None = None
+        """The weights of :meth:`linear_reads` with the statistics and weight scale they were read from."""
         self._direction_cache: tuple[TileConfig, tuple[_circuit.Direction, _circuit.Direction]] | None = None
 
     # --- generator: lives on the tile's device, its state travels with state_dict ---
@@ -101,6 +104,7 @@ class AnalogTile(nn.Module):
             seed = int(torch.randint(0, 2**62, (1,), generator=self.generator, device=self.generator.device))
             self.generator = torch.Generator(device=device).manual_seed(seed)
         self.read_cache.clear()
+        self.linear_cache = None
         self._nominal_step.clear()
         self.sampler.reset()
         self.scratch.clear()
@@ -149,6 +153,17 @@ class AnalogTile(nn.Module):
     def backward_circuit(self, d: Tensor) -> Tensor:
         """``d W`` (the transposed read) through the backward DAC/ADC: (..., out) -> (..., in)."""
         return _circuit.backward_read(self, d)
+
+    def linear_reads(self) -> tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor], Callable[[], None]] | None:
+        """``(forward, backward, flush)``: reads that reuse one read of the conductances, for a caller
+        that reads the unchanged array many times (EP's relaxation sweeps). Only when every read of
+        this tile is exactly the float product of what it holds: no DAC, ADC, output noise, read
+        noise, IR drop or read time (drift), no noise management; otherwise ``None`` (each read
+        must then go through the circuit). ``forward(x) = x W^T`` and ``backward(d) = d W`` (2-D)
+        with ``W`` as read now; ``flush()`` counts every read made since in :attr:`cost`, as
+        :meth:`forward_circuit` and :meth:`backward_circuit` count theirs (one record for all of
+        them: the counters are sums). Valid until the next write; call ``flush`` before it."""
+        return _circuit.linear_reads(self)
 
     def forward(self, x: Tensor) -> Tensor:
         g = self.array.g

@@ -1,6 +1,6 @@
 """The ``eqprop`` kind: an energy network trained on the chip by equilibrium propagation.
 
-Tables: ``[data]``, ``[device]``, ``[crossbar]`` (registry), ``[learning]`` (rule + ``lr``),
+Tables: ``[data]``, ``[device]``, ``[crossbar]`` (registry), ``[learning]`` (rule + ``lr``, one or one per layer),
 ``[model]`` (hidden widths), ``[eqprop]`` (nudging and relaxation), ``[train]``. A float
 backprop twin (same architecture, cost and initial weights) trains next to it for comparison.
 """
@@ -97,11 +97,26 @@ class EqpropTrainConfig:
         check_loop(self.epochs, self.batch_size)
 
 
-def _lr(config: dict) -> float:
+def _lr(config: dict, n_layers: int) -> tuple[float, ...]:
+    """``[learning.lr]``: one rate for every weight matrix, or a list of one per weight matrix (input
+    side first; Scellier & Bengio 2017: ``[0.1, 0.05]`` for 784-500-10). Layer ``l``'s rate also
+    steps the bias of the units ``W_l`` drives."""
     lr = config.get("learning", {}).get("lr", 0.1)
-    if not isinstance(lr, (int, float)) or isinstance(lr, bool) or not math.isfinite(lr) or lr <= 0:
-        raise ConfigError(f"[learning.lr] = {lr!r}: must be a finite number > 0 (e.g. 0.1)")
-    return float(lr)
+    rates = lr if isinstance(lr, list) else [lr] * n_layers
+    if len(rates) != n_layers:
+        raise ConfigError(f"[learning.lr] = {lr!r}: give one rate or {n_layers} (one per weight matrix of "
+                          f"{n_layers - 1} hidden layer(s))")
+    for i, r in enumerate(rates):
+        if not isinstance(r, (int, float)) or isinstance(r, bool) or not math.isfinite(r) or r <= 0:
+            where = "" if not isinstance(lr, list) else f"[{i}]"
+            raise ConfigError(f"[learning.lr{where}] = {r!r}: must be a finite number > 0 (e.g. 0.1)")
+    return tuple(float(r) for r in rates)
+
+
+def _twin_optimizer(twin: torch.nn.Sequential, rates: tuple[float, ...]) -> torch.optim.Optimizer:
+    """SGD on the backprop twin with layer ``l``'s rate on its ``l``-th linear layer (EP's grouping)."""
+    linears = [m for m in twin if isinstance(m, torch.nn.Linear)]
+    return torch.optim.SGD([{"params": list(m.parameters()), "lr": r} for m, r in zip(linears, rates)], lr=rates[0])
 
 
 def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> dict:
@@ -112,7 +127,6 @@ def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> 
     model_cfg = validate(EqpropModelConfig, config.get("model", {}), "model")
     phase_cfg = validate(EqpropPhaseConfig, config.get("eqprop", {}), "eqprop")
     train_cfg = validate(EqpropTrainConfig, config.get("train", {}), "train")
-    lr = _lr(config)
     learning = dict(config.get("learning", {}))
     learning.setdefault("rule", "stochastic")
     rule = registry.build_rule(learning)
@@ -123,11 +137,12 @@ def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> 
         raise ConfigError("[train.torch_device] = 'cuda' but this torch build sees no GPU; use 'cpu'")
     x_tr, y_tr, x_te, y_te = (t.to(dev) for t in (data.x_train, data.y_train, data.x_test, data.y_test))
     sizes = [data.n_features, *model_cfg.hidden, data.n_classes]
+    lr = _lr(config, len(sizes) - 1)
     net = EnergyNetwork(sizes, tile_config, seed=seed, init_gain=model_cfg.init_gain, device=dev)
     ep_cfg = phase_cfg.to_ep_config()
     learner = EquilibriumPropagation(net, ep_cfg, lr, rule=rule)
     twin = backprop_twin(net) if train_cfg.backprop_baseline else None
-    twin_opt = torch.optim.SGD(twin.parameters(), lr=lr) if twin is not None else None
+    twin_opt = _twin_optimizer(twin, lr) if twin is not None else None
     gen = torch.Generator(device=dev).manual_seed(seed)
     twin_gen = torch.Generator(device=dev).manual_seed(seed)
     history: list[dict] = []
