@@ -23,9 +23,12 @@ def test_programming_kind_writes_table(tmp_path):
               "programming": {"devices": ["EpiRAM"], "rows": 8, "cols": 8, "network_hidden": 4, "network_epochs": 1},
               "programmer_training": {"n_samples": 256, "steps": 20}}
     summary = programming.run(config, tmp_path, lambda r: None, seed=0)
-    assert [r["method"] for r in summary["results"]] == ["write_verify", "learned"]
-    assert all(r["pulses"] > 0 for r in summary["results"])
-    assert "| EpiRAM | learned |" in (tmp_path / "table_programming.md").read_text()
-    assert (tmp_path / "fig_programming_pulses.png").stat().st_size > 0
+    assert [r["method"] for r in summary["results"]] == ["write_verify", "learned_one_shot", "learned_then_verify"]
+    assert all(r["pulses"] > 0 and r["reads"] >= 1 and r["time_us"] > 0 and r["energy_nj"] > 0
+               for r in summary["results"])
+    one_shot = summary["results"][1]
+    assert one_shot["reads"] == 1 and one_shot["iterations"] == 1
+    assert "| EpiRAM | learned_then_verify |" in (tmp_path / "table_programming.md").read_text()
+    assert (tmp_path / "fig_programming_reads.png").stat().st_size > 0
     with pytest.raises(ConfigError, match=r"programming.devices\[0\]"):
         programming.run({**config, "programming": {"devices": ["unobtainium"]}}, tmp_path, lambda r: None, seed=0)

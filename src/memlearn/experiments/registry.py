@@ -169,6 +169,7 @@ RULES: dict[str, str] = {
     "manhattan": "memlearn.rules:Manhattan",
     "mixed_precision": "memlearn.rules:MixedPrecision",
     "tiki_taka": "memlearn.rules:TikiTaka",
+    "neurosim": "memlearn.rules.neurosim:NeuroSimPulse",
 }
 """``[learning] rule = "<name>"`` -> rule class."""
 

@@ -8,25 +8,27 @@ import torch
 from torch import Tensor, nn
 
 from memlearn.crossbar.crossbar import Crossbar
-from memlearn.crossbar.programming import Programmer, ProgramResult
+from memlearn.crossbar.programming import (LocalStep, Programmer, ProgramResult, PulseChoice, program_verify,
+                                           toward)
 from memlearn.devices.device import Device
-from memlearn.devices.state import FREE, DeviceState
+from memlearn.devices.state import DeviceState
 from memlearn.devices.validation import check_range
 
-N_FEATURES = 6
+N_FEATURES = 8
 
 
 def _features(device: Device, g: Tensor, target: Tensor, state: DeviceState, max_pulses: int) -> Tensor:
-    """Per-device inputs (..., 6): conductance and target normalised to the device's own range, their
-    difference, the expected up/down step at ``g`` (in units of the range x 100) and the local-step pulse
-    estimate ``(target - g) / step(g)`` (write-verify's guess, / max_pulses, clipped to +-2)."""
+    """Per-device inputs (..., 8): conductance and target normalised to the device's own range, their
+    difference, the expected up/down step at ``g`` and at the target (in units of the range x 100),
+    and write-verify's secant pulse estimate ``(target - g) / mean(step(g), step(target))`` (the
+    network's base, / max_pulses, clipped to +-2)."""
     lo, rng = state.g_min, (state.g_max - state.g_min)
-    up = device.response.step_at(g, state.params, up=True).abs() / rng
-    down = device.response.step_at(g, state.params, up=False).abs() / rng
+    step = lambda at, up: device.response.step_at(at, state.params, up=up).abs() / rng
+    up, down, up_t, down_t = step(g, True), step(g, False), step(target, True), step(target, False)
     u, t = (g - lo) / rng, (target - lo) / rng
-    step = torch.where(t > u, up, down).clamp_min(1e-9)
-    local = ((t - u) / step / max_pulses).clamp(-2, 2)
-    return torch.stack([u, t, t - u, 100 * up, 100 * down, local], dim=-1)
+    secant = (0.5 * torch.where(t > u, up + up_t, down + down_t)).clamp_min(1e-9)
+    base = ((t - u) / secant / max_pulses).clamp(-2, 2)
+    return torch.stack([u, t, t - u, 100 * up, 100 * down, 100 * up_t, 100 * down_t, base], dim=-1)
 
 
 def oracle_pulses(device: Device, g: Tensor, target: Tensor, state: DeviceState, max_pulses: int,
@@ -46,13 +48,44 @@ def oracle_pulses(device: Device, g: Tensor, target: Tensor, state: DeviceState,
     return n[torch.where(ok.any(dim=-1), fewest, closest)].to(g.dtype)
 
 
+def likeliest_pulses(device: Device, g: Tensor, target: Tensor, state: DeviceState, max_pulses: int,
+                     band: Tensor | float) -> Tensor:
+    """Signed pulses most likely to land within ``band`` (S) of ``target`` in one shot, with the
+    landing ``g_n ~ N(E[g_n], Var[g_n])`` from the response's closed-form n-pulse moments (so the
+    cycle-to-cycle noise that grows with the count is weighed against the bias of a short shot);
+    on ties the count whose expected landing is nearest the target. Where no count has a success probability above 1e-3, the count
+    of least expected squared error ``(E[g_n] - target)^2 + Var[g_n]``."""
+    n = torch.arange(-max_pulses, max_pulses + 1, device=g.device)
+    shape = g.shape + (n.numel(),)
+    ex = lambda t: t.unsqueeze(-1).expand(shape)
+    params = {k: ex(v) for k, v in state.params.items()}
+    mean, var = device.response.moments(ex(g), n.expand(shape).to(torch.int32), params)
+    lo, hi = ex(state.g_min), ex(state.g_max)
+    mean = torch.minimum(torch.maximum(mean, lo), hi)
+    std = var.clamp_min(0).sqrt().clamp_min(1e-6 * (state.g_max - state.g_min).mean())
+    t = ex(target)
+    b = ex(torch.as_tensor(band, dtype=g.dtype, device=g.device).expand(g.shape))
+    normal = torch.distributions.Normal(0.0, 1.0)
+    p = normal.cdf((t + b - mean) / std) - normal.cdf((t - b - mean) / std)
+    # ties (p saturates at 1 when the noise is small): the count whose expected landing is nearest
+    # the target, which keeps the most margin against the noise
+    best = (p - 1e-6 * (mean - t).abs() / b).argmax(dim=-1)
+    least = ((mean - t).square() + var).argmin(dim=-1)
+    ok = p.amax(dim=-1) > 1e-3
+    return n[torch.where(ok, best, least)].to(g.dtype)
+
+
+OBJECTIVES = ("fewest", "likeliest")
+"""Allowed values of ``ProgrammerTraining.objective``."""
+
+
 class PulsePolicy(nn.Module):
-    """``n / max_pulses = clip(local * exp(c(features)), -1, 1)``: a multiplicative correction, learned by a
-    small MLP, of write-verify's local-step estimate ``local = (target - g) / step(g) / max_pulses``.
+    """``n / max_pulses = clip(base * exp(c(features)), -1, 1)``: a multiplicative correction, learned by a
+    small MLP, of write-verify's secant estimate ``base = (target - g) / E[dg] / max_pulses``.
 
     The residual form makes far-off devices saturate at ``max_pulses`` from the start; the network only
-    learns how much the local estimate under- or overshoots (nonlinearity, device-to-device spread) and
-    how far short of the target it pays to stop (the tolerance band)."""
+    learns how much the secant estimate under- or overshoots (nonlinearity, device-to-device spread) and
+    how far short of the target it pays to stop (the tolerance band, the noise of a long shot)."""
 
     def __init__(self, hidden: int) -> None:
         super().__init__()
@@ -62,7 +95,7 @@ class PulsePolicy(nn.Module):
     def forward(self, features: Tensor) -> Tensor:
         """Pulse count / max_pulses, shape ``features.shape[:-1]``."""
         c = self.mlp(features).squeeze(-1).clamp(-5.0, 5.0)
-        return (features[..., 5] * torch.exp(c)).clamp(-1.0, 1.0)
+        return (features[..., -1] * torch.exp(c)).clamp(-1.0, 1.0)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,8 +118,14 @@ class ProgrammerTraining:
     aiming at the exact centre."""
     max_pulses: int = 256
     """Largest pulse count per device per shot (>= 1; write-verify's default)."""
+    objective: str = "fewest"
+    """What the network imitates: ``"fewest"`` = :func:`oracle_pulses` (fewest pulses landing within
+    ``aim * tolerance`` in expectation); ``"likeliest"`` = :func:`likeliest_pulses` (the count most
+    likely to land within ``tolerance``, cycle-to-cycle noise included; ``aim`` unused)."""
 
     def __post_init__(self) -> None:
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective={self.objective!r} must be one of {OBJECTIVES}")
         check_range("n_samples", self.n_samples, 64, 1e8)
         check_range("steps", self.steps, 1, 1e7)
         check_range("hidden", self.hidden, 4, 4096)
@@ -113,7 +152,11 @@ def train_policy(device: Device, config: ProgrammerTraining, generator: torch.Ge
     # Half the samples sit near their target, as later shots do.
     near = torch.rand(n, generator=generator) < 0.5
     g = torch.where(near, (target + 0.05 * rng * torch.randn(n, generator=generator)).clamp(state.g_min, state.g_max), g)
-    y = oracle_pulses(device, g, target, state, config.max_pulses, config.aim * config.tolerance * rng) / config.max_pulses
+    if config.objective == "likeliest":
+        y = likeliest_pulses(device, g, target, state, config.max_pulses, config.tolerance * rng)
+    else:
+        y = oracle_pulses(device, g, target, state, config.max_pulses, config.aim * config.tolerance * rng)
+    y = y / config.max_pulses
     x = _features(device, g, target, state, config.max_pulses)
     net = PulsePolicy(config.hidden)
     with torch.no_grad():
@@ -121,22 +164,76 @@ def train_policy(device: Device, config: ProgrammerTraining, generator: torch.Ge
             p.copy_((torch.rand(p.shape, generator=generator) * 2 - 1) / max(p.shape[-1], 1) ** 0.5)
         net.mlp[-1].weight.mul_(0.01)
         net.mlp[-1].bias.zero_()
+    # The correction is fitted in log space, log(y / base), where the oracle and the base agree in
+    # sign: every count then weighs by its relative error (a squared error on y / max_pulses would
+    # ignore a 30% miss on a 10-pulse shot next to a 1% miss on a 500-pulse one). Elsewhere (the
+    # oracle says stop, or pulse the other way) a squared error on the count itself.
+    base = x[:, -1]
+    logable = (y * base > 0) & (y.abs() < 1.0)
+    log_ratio = torch.where(logable, (y / torch.where(logable, base, torch.ones_like(base))).abs().log(),
+                            torch.zeros_like(y))
     opt = torch.optim.Adam(net.parameters(), lr=config.lr)
     for step in range(config.steps):
         idx = torch.randint(n, (2048,), generator=generator)
-        loss = (net(x[idx]) - y[idx]).square().mean()
+        xi, li, yi = x[idx], logable[idx], y[idx]
+        c = net.mlp(xi).squeeze(-1)
+        count_err = (net(xi) - yi).square()
+        # Huber in log space: a few oracle counts sit far from the base (clipped landings, devices
+        # whose step hardly moves) and would otherwise dominate the fit
+        log_err = nn.functional.smooth_l1_loss(c, log_ratio[idx], reduction="none", beta=0.1)
+        loss = torch.where(li, log_err, count_err * config.max_pulses).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
     return net.requires_grad_(False)
 
 
+@dataclass(frozen=True, eq=False)
+class LearnedChoice(PulseChoice):
+    """The network's pulse counts for the first ``learned_shots`` rounds, then write-verify's
+    local-step counts ``err / E[dg](g)``; never away from the target, at least one pulse towards it."""
+
+    policy: nn.Module
+    """The trained network (features -> pulses / max_pulses)."""
+    max_pulses: int
+    """The network's output scale (pulses)."""
+    learned_shots: int
+    """Rounds whose counts the network decides."""
+
+    def writes(self, crossbar: Crossbar, g_read: Tensor, target: Tensor, shot: int) -> list[Tensor]:
+        if shot >= self.learned_shots:
+            return LocalStep().writes(crossbar, g_read, target, shot)
+        feats = _features(crossbar.device_model, g_read, target, crossbar.state, self.max_pulses)
+        n = self.policy.to(crossbar.g.device)(feats) * self.max_pulses
+        return [toward(n, target - g_read)]
+
+
+@dataclass(frozen=True)
+class LikeliestChoice(PulseChoice):
+    """The model-based optimum the network imitates (``objective="likeliest"``), computed exactly
+    every round with the device's own parameters: the reference that bounds what the learned
+    programmer can save (:func:`likeliest_pulses` over all counts, at the verify read)."""
+
+    tolerance: float
+    """Band, relative to each device's range."""
+    max_pulses: int
+    """Largest count considered."""
+
+    def writes(self, crossbar: Crossbar, g_read: Tensor, target: Tensor, shot: int) -> list[Tensor]:
+        st = crossbar.state
+        n = likeliest_pulses(crossbar.device_model, g_read, target, st, self.max_pulses,
+                             self.tolerance * (st.g_max - st.g_min))
+        return [toward(n, target - g_read)]
+
+
 @dataclass(frozen=True, kw_only=True, eq=False)
 class LearnedProgrammer(Programmer):
     """Programs with pulse counts predicted by a trained network for the first ``learned_shots`` shots,
-    then write-verify's local-step counts, verifying after each shot like write-verify (same
-    tolerance, same read noise), until every free device is within tolerance or ``max_iterations``
-    shots have passed. Build it with :func:`train_programmer`."""
+    then write-verify's local-step counts, verifying after each shot like write-verify (same loop,
+    :func:`~memlearn.crossbar.programming.program_verify`: same tolerance, same read noise), until
+    every free device is within tolerance or ``max_iterations`` shots have passed. With
+    ``max_iterations=1`` it is the learned programmer alone (one shot, no verify).
+    Build it with :func:`train_programmer`."""
 
     policy: nn.Module = field(repr=False)
     """The trained network (features -> pulses / max_pulses)."""
@@ -151,46 +248,21 @@ class LearnedProgrammer(Programmer):
     learned_shots: int = 10000
     """Shots whose pulse counts the network decides (>= 1); any later shots fine-tune with
     write-verify's local-step count ``round(err / E[dg](g))``."""
+    done_fraction: float = 1.0
+    """Stop once this fraction of the free devices verifies within tolerance (as ``WriteVerify``)."""
 
     def __post_init__(self) -> None:
+        check_range("programmer.done_fraction", self.done_fraction, 1e-6, 1.0)
         check_range("programmer.learned_shots", self.learned_shots, 1, 10000)
         check_range("programmer.tolerance", self.tolerance, 1e-9, 1.0)
         check_range("programmer.max_iterations", self.max_iterations, 1, 10000)
         check_range("programmer.max_pulses", self.max_pulses, 1, 4096)
 
-    @torch.no_grad()
     def program(self, crossbar: Crossbar, g_target: Tensor, generator: torch.Generator) -> ProgramResult:
-        if g_target.shape != crossbar.g.shape:
-            raise ValueError(f"g_target has shape {tuple(g_target.shape)}, crossbar is {tuple(crossbar.g.shape)}")
-        state, device = crossbar.state, crossbar.device_model
-        target = torch.minimum(torch.maximum(g_target.to(crossbar.g), state.g_min), state.g_max)
-        tol = self.tolerance * (state.g_max - state.g_min)
-        free = state.fault == FREE
-        policy = self.policy.to(crossbar.g.device)
-        pulses, shots = 0, 0
-        for shot in range(self.max_iterations):
-            g_read = crossbar.conductances(None, generator if self.noisy_verify else None)
-            err = target - g_read
-            active = free & (err.abs() > tol)
-            if not bool(active.any()):
-                break
-            shots += 1
-            if shot < self.learned_shots:
-                feats = _features(device, g_read, target, state, self.max_pulses)
-                n = torch.round(policy(feats) * self.max_pulses)
-            else:
-                step = torch.where(err > 0, device.response.step_at(crossbar.g, state.params, up=True),
-                                   device.response.step_at(crossbar.g, state.params, up=False)).abs()
-                n = torch.round(err / step.clamp_min(torch.finfo(err.dtype).tiny))
-            n = n.clamp(-self.max_pulses, self.max_pulses)
-            # Never pulse away from the target; at least one pulse towards it.
-            n = torch.where(torch.sign(n) != torch.sign(err), torch.sign(err), n)
-            n = torch.where(active, n, torch.zeros_like(n)).to(torch.int32)
-            pulses += int(crossbar.apply_pulses(n, generator))
-        final = crossbar.g - target
-        within = (final.abs() <= tol) | ~free
-        return ProgramResult(pulses=pulses, iterations=shots, weight_error=float(final.square().mean().sqrt()),
-                             converged=float(within.to(torch.float32).mean()))
+        choice = LearnedChoice(self.policy, self.max_pulses, self.learned_shots)
+        return program_verify(crossbar, g_target, generator, choice, tolerance=self.tolerance,
+                              max_iterations=self.max_iterations, max_pulses=self.max_pulses,
+                              noisy_verify=self.noisy_verify, done_fraction=self.done_fraction)
 
 
 def train_programmer(device: Device, config: ProgrammerTraining | None = None, generator: torch.Generator | None = None,
