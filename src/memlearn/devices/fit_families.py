@@ -9,9 +9,10 @@ conductance normalised per device, ``y = (G - G_min,d) / (G_max,d - G_min,d)`` (
 device's 1% and 99% quantiles), using steps that start at least ``MARGIN`` from the bounds:
 
 - linear_step: ``E[dy] = +dg (1 + a)`` up, ``-dg (1 - a)`` down (Gokmen & Vlasov, Front. Neurosci. 2016);
-- soft_bounds: ``E[dy] = alpha_up (1 - y)`` up, ``-alpha_down y`` down (Fusi & Abbott, Nat. Neurosci. 2007);
-- pcm: SET as soft bounds up; RESET level = mean ``y`` after the first depression pulse
-  (Nandakumar et al., J. Appl. Phys. 2018).
+- soft_bounds: ``E[dy] = alpha_up (y_max - y)`` up, ``-alpha_down (y - y_min)`` down (Fusi & Abbott, Nat.
+  Neurosci. 2007), a straight line of the step against ``y`` whose zero gives the bound;
+- pcm: SET as soft bounds up (Nandakumar et al., J. Appl. Phys. 2018, Fig. 3); RESET level = mean ``y``
+  after the first depression pulse.
 
 The held-out error is the rms difference between each held-out train and the family's mean
 prediction from that train's first measured conductance, ``E[G_k | G_0]`` of the response's own
@@ -139,27 +140,42 @@ def fit_linear_step(data: pd.DataFrame) -> LinearStep:
                       sigma_c2c=min(_robust_std(resid), 1.0), d2d_step=min(_relative_spread(per_device.dropna()), 1.0))
 
 
-def _soft_rate(s: pd.DataFrame, sign: int) -> tuple[float, np.ndarray, pd.Series]:
-    """Least-squares ``alpha`` of ``dy = alpha (1 - y0)`` (up) or ``-dy = alpha y0`` (down); residuals; per device."""
-    x = (1 - s["y0"]) if sign > 0 else s["y0"]
-    dy = (s["y1"] - s["y0"]) * sign
-    alpha = float((dy * x).sum() / (x * x).sum())
-    per_device = (dy * x).groupby(s["device"]).sum() / (x * x).groupby(s["device"]).sum()
-    return alpha, (dy - alpha * x).to_numpy(), per_device
+def _soft_rate(s: pd.DataFrame, sign: int) -> tuple[float, float, np.ndarray, pd.Series]:
+    """Least-squares line ``dy = c0 + c1 y0`` of one direction's steps, read as soft bounds:
+    ``dy = alpha (y_max - y0)`` up or ``dy = -alpha (y0 - y_min)`` down, so ``alpha = -c1`` and the bound
+    ``c0 / alpha`` (soft-bounded trains approach their bound without reaching it, so the 1%/99% quantiles
+    alone would put it too close). Returns alpha, the bound (normalised), the residuals, alpha per device."""
+    y0, dy = s["y0"].to_numpy(), (s["y1"] - s["y0"]).to_numpy()
+    c1, c0 = np.polyfit(y0, dy, 1)
+    alpha = -float(c1)
+    bound = float(c0 / alpha) if alpha > 0 else (1.0 if sign > 0 else 0.0)
+    frame = pd.DataFrame({"device": s["device"].to_numpy(), "y0": y0, "dy": dy})
+    per_device = frame.groupby("device").apply(
+        lambda f: -np.polyfit(f["y0"], f["dy"], 1)[0] if f["y0"].nunique() > 2 else np.nan, include_groups=False)
+    return alpha, bound, dy - (c0 + c1 * y0), per_device
+
+
+def _rescale(common: dict, y_min: float, y_max: float) -> dict:
+    """``common`` with the nominal bounds moved to the normalised ``y_min``, ``y_max`` (clamped to [-0.5, 1.5])."""
+    lo, span = common["g_min"], common["g_max"] - common["g_min"]
+    y_min, y_max = float(np.clip(y_min, -0.5, 0.5)), float(np.clip(y_max, 0.5, 1.5))
+    return {**common, "g_min": max(lo + y_min * span, 1e-3 * lo), "g_max": lo + y_max * span}
 
 
 def fit_soft_bounds(data: pd.DataFrame) -> SoftBounds:
-    """Soft bounds: rates by least squares on the increments; c2c = robust std of the residuals (additive)."""
+    """Soft bounds: rates and bounds from the step-vs-conductance lines; c2c = robust std of the residuals (additive)."""
     bounds = _bounds(data)
     steps = _steps(data, bounds)
-    au, ru, pu = _soft_rate(_interior(steps, 1), 1)
-    ad, rd, pd_ = _soft_rate(_interior(steps, -1), -1)
+    au, y_max, ru, pu = _soft_rate(_interior(steps, 1), 1)
+    ad, y_min, rd, pd_ = _soft_rate(_interior(steps, -1), -1)
     if not (au > 0 and ad > 0):
-        raise ValueError("potentiation must raise and depression lower the mean conductance")
+        raise ValueError("the steps do not shrink toward the bound they approach: not soft-bounded")
+    common = _rescale(_common(bounds), y_min, y_max)
+    span_ratio = (bounds["hi"].mean() - bounds["lo"].mean()) / (common["g_max"] - common["g_min"])
     alpha = (au + ad) / 2
-    return SoftBounds(**_common(bounds), n_pulses=max(2, int(round(1 / alpha))),
+    return SoftBounds(**common, n_pulses=max(2, int(round(1 / alpha))),
                       asymmetry=float(np.clip((au - ad) / (au + ad), -0.99, 0.99)),
-                      sigma_c2c=min(_robust_std(np.concatenate([ru, rd])), 1.0),
+                      sigma_c2c=float(min(_robust_std(np.concatenate([ru, rd])) * span_ratio, 1.0)),
                       d2d_step=min(_relative_spread(((pu + pd_) / 2).dropna()), 1.0))
 
 
@@ -179,14 +195,17 @@ def pcm_identifiable(data: pd.DataFrame) -> tuple[bool, str]:
 
 
 def fit_pcm(data: pd.DataFrame) -> PCMResponse:
-    """PCM: SET rate as soft bounds up; RESET level and spread from the conductances after RESET pulses."""
+    """PCM: SET rate and saturation from the SET step-vs-conductance line; RESET level and spread from the
+    conductances after RESET pulses."""
     bounds = _bounds(data)
     steps = _steps(data, bounds)
-    a, resid, per_device = _soft_rate(_interior(steps, 1), 1)
+    a, y_max, resid, per_device = _soft_rate(_interior(steps, 1), 1)
     if not a > 0:
-        raise ValueError("potentiation (SET) must raise the mean conductance")
-    after = steps[(steps["sign"] < 0)]["y1"].to_numpy()
-    return PCMResponse(**_common(bounds), n_set=max(2, int(round(1 / a))), sigma_c2c=min(_robust_std(resid), 1.0),
+        raise ValueError("the SET steps do not shrink toward G_max: not a PCM SET")
+    common = _rescale(_common(bounds), 0.0, y_max)
+    span_ratio = (bounds["hi"].mean() - bounds["lo"].mean()) / (common["g_max"] - common["g_min"])
+    after = steps[(steps["sign"] < 0)]["y1"].to_numpy() * span_ratio
+    return PCMResponse(**common, n_set=max(2, int(round(1 / a))), sigma_c2c=float(min(_robust_std(resid) * span_ratio, 1.0)),
                        reset_level=float(np.clip(np.mean(after), 0.0, 1.0)) if after.size else 0.0,
                        sigma_reset=float(np.clip(np.std(after), 0.0, 1.0)) if after.size else 0.0,
                        d2d_step=min(_relative_spread(per_device.dropna()), 1.0))
@@ -201,9 +220,10 @@ def prediction_error(response: PulseResponse, data: pd.DataFrame, span: float) -
     g0 = d.groupby(["device", "cycle", "sign"])["conductance"].transform("first")
     nominal = _nominal(response)
     params = nominal.sample((len(d),), torch.Generator().manual_seed(0), dtype=torch.float64)
-    n = torch.as_tensor((d["pulse"] * d["sign"]).to_numpy(), dtype=torch.int64)
-    mean, _ = nominal.moments(torch.as_tensor(g0.to_numpy(), dtype=torch.float64), n, params)
-    mean = torch.where(n == 0, torch.as_tensor(g0.to_numpy(), dtype=torch.float64), mean)
+    n = torch.tensor((d["pulse"] * d["sign"]).to_numpy(), dtype=torch.int64)
+    start = torch.tensor(g0.to_numpy(), dtype=torch.float64)
+    mean, _ = nominal.moments(start, n, params)
+    mean = torch.where(n == 0, start, mean)
     mean = mean.clamp(float(nominal.g_min), float(nominal.g_max)).numpy()
     return float(np.sqrt(np.mean((d["conductance"].to_numpy() - mean) ** 2)) / span)
 

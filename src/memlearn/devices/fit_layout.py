@@ -101,15 +101,18 @@ def detect(columns: list[str], layout: Layout) -> Layout:
 def numeric_column(frame: pd.DataFrame, column: str, path: str, integer: bool) -> np.ndarray:
     """``frame[column]`` as float64, or ValueError naming the column, the data row and the bad cell."""
     values = pd.to_numeric(frame[column], errors="coerce")
-    bad = values.isna().to_numpy()
+    bad = (values.isna() & frame[column].notna()).to_numpy()
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise ValueError(f"{path}: column {column!r} holds the non-numeric value {frame[column].iloc[row]!r} in data "
                          f"row {row + 1} ({int(bad.sum())} such rows); every cell must be a number")
     out = values.to_numpy(dtype=np.float64)
-    if integer and (out != np.round(out)).any():
-        row = int(np.flatnonzero(out != np.round(out))[0])
-        raise ValueError(f"{path}: column {column!r} holds {out[row]!r} in data row {row + 1}; it must be a whole number")
+    if integer:
+        wrong = ~np.isfinite(out) | (out != np.round(out))
+        if wrong.any():
+            row = int(np.flatnonzero(wrong)[0])
+            raise ValueError(f"{path}: column {column!r} holds {float(out[row])!r} in data row {row + 1}; "
+                             "it must be a whole number")
     return out
 
 

@@ -145,7 +145,8 @@ def _run_page(folder: Path, summary: dict, config: dict, warnings: list[str]) ->
             parts.append("<h2>The data</h2>" + _kv(rp.data_rows(read_json(folder / "data.json"))))
         except CorruptFileError as exc:
             warnings.append(str(exc))
-    figs = sorted(folder.glob("fig_*.png"))
+    order = [f"fig_{name}" for name in rp.CAPTIONS]  # the reading order of the captions table, then the rest
+    figs = sorted(folder.glob("fig_*.png"), key=lambda p: (order.index(p.stem) if p.stem in order else len(order), p.stem))
     main = [p for p in figs if p.stem != "fig_accuracy_vs_drift"]
     if main:
         parts.append("<h2>Training</h2>" + "".join(_figure(p) for p in main))
