@@ -21,6 +21,7 @@ from memlearn.crossbar.crossbar import Crossbar
 from memlearn.experiments import clipping, registry
 from memlearn.experiments import data as data_files
 from memlearn.experiments.health import check_devices, check_loss
+from memlearn.experiments.progress import TensorBoardLog
 from memlearn.experiments.kinds.train_config import SECTIONS, EvalConfig, LearningConfig, ModelConfig, TrainConfig
 from memlearn.experiments.schema import ConfigError, validate
 from memlearn.experiments.storage import JsonLines, load_checkpoint, save_checkpoint
@@ -99,6 +100,13 @@ def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> 
     dev = torch.device(cfg.train.torch_device)
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError("[train.torch_device] = 'cuda' but this torch build sees no CUDA device; use \"cpu\"")
+    board = None
+    if cfg.train.tensorboard:
+        try:
+            board = TensorBoardLog.open(Path(run_dir) / "tensorboard")
+        except ImportError as exc:
+            raise ConfigError(f"[train.tensorboard] {exc}") from None
+    emit = log if board is None else (lambda record: (log(record), board(record)))
     data = registry.load_data(config.get("data", {}))
     _check_finite(data)
     try:
@@ -162,7 +170,7 @@ def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> 
             step += 1
             check_loss(rec["loss"], f"epoch {epoch}, batch {rec['step'] + 1}", model)
             if (rec["step"] + 1) % cfg.train.log_every == 0 or rec["step"] + 1 == n_batches:
-                log({"step": step, "epoch": epoch, "batch": rec["step"] + 1, "n_batches": n_batches,
+                emit({"step": step, "epoch": epoch, "batch": rec["step"] + 1, "n_batches": n_batches,
                      "n_epochs": cfg.train.epochs, "loss": rec["loss"], "pulses": pulses(model), "energy": energy(model)})
 
         spent = energy(model)
@@ -176,7 +184,7 @@ def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> 
             fstats = train_epoch(twin, twin_opt, x_tr, y_tr, cfg.train.batch_size, twin_order)
             record.update(float_train_loss=fstats["loss"], float_test_accuracy=evaluate(twin, x_te, y_te))
         history.append(record)
-        log(record)
+        emit(record)
         checkpoint(epoch)
 
     final = history[-1] if history else {}
@@ -188,6 +196,8 @@ def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> 
         log({"epoch": cfg.train.epochs, "drift_time": float(t), "drift_test_accuracy": drift[-1]["test_accuracy"]})
     for tile in _tiles(model).values():
         _set_read_time(tile, None)
+    if board is not None:
+        board.close()
 
     run_dir = Path(run_dir)
     writes = {name: t.array.n_writes.cpu().numpy() for name, t in _tiles(model).items()}
