@@ -48,7 +48,7 @@ def test_string_labels_are_mapped_and_the_mapping_kept(tmp_path):
     ({"x_train": np.ones((5, 3)), "y_train": np.zeros(5), "x_test": np.ones((2, 4)), "y_test": np.zeros(2)},
      "3 features, test samples 4"),
     ({"x_train": np.array([[1.0, np.nan, 2.0]] * 5), "y_train": np.zeros(5), "x_test": np.ones((2, 3)),
-      "y_test": np.zeros(2)}, "array 'x_train' holds 5 NaN/inf values"),
+      "y_test": np.zeros(2)}, "array x_train holds 5 NaN/inf values (first in sample 0) at feature 1, in 5 samples"),
     ({"x_train": np.ones((4, 3)), "y_train": np.array([0, 1, 5, 1]), "x_test": np.ones((2, 3)),
       "y_test": np.array([0, 1])}, "classes [2, 3, 4] never occur"),
     ({"x_train": np.ones((4, 3)), "y_train": np.array([0, 1, -1, 1]), "x_test": np.ones((2, 3)),

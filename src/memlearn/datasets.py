@@ -152,8 +152,8 @@ def _features(a: np.ndarray, path: Path, name: str) -> np.ndarray:
     bad = ~np.isfinite(x)
     if bad.any():
         rows = np.flatnonzero(bad.any(axis=1))
-        raise DataFileError(f"{path}: array {name!r} holds {int(bad.sum())} NaN/inf values in {len(rows)} samples "
-                            f"(first: sample {int(rows[0])}, feature {int(np.flatnonzero(bad[rows[0]])[0])}); "
+        raise DataFileError(f"{path}: array {name} holds {int(bad.sum())} NaN/inf values (first in sample "
+                            f"{int(rows[0])}) at feature {int(np.flatnonzero(bad[rows[0]])[0])}, in {len(rows)} samples; "
                             "clean or impute them first")
     return x
 

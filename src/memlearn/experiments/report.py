@@ -210,7 +210,7 @@ def build_report(folder: str | Path) -> Path:
         parts.append(f'<p class="bad">status {html.escape(str(status))}: {html.escape(str(summary.get("reason", "")))}</p>')
         if summary.get("diagnosis"):
             rows = [[rp.number(v) for v in d.values()] for d in summary["diagnosis"]]
-            parts.append(rp.table(list(summary["diagnosis"][0]), rows))
+            parts.append("<h2>Diagnosis</h2>" + rp.table(list(summary["diagnosis"][0]), rows))
     parts += _sweep_page(folder, summary) if is_sweep else _run_page(folder, summary, config, warnings)
     if config_text:
         parts.append(f"<h2>Configuration</h2><details><summary>{html.escape(config_file.name)}</summary>"
