@@ -129,9 +129,10 @@ def persist(data: Dataset, run_dir: str | Path) -> None:
         atomic_write_json(path, data.record)
         return
     stored = read_json(path)
-    if json.loads(dumps(data.record)) != stored:
-        changed = sorted(k for k in set(stored) | set(data.record)
-                         if json.loads(dumps(data.record.get(k))) != stored.get(k))
+    # The file's location may differ on resume (another working directory or machine): compare the content.
+    changed = sorted(k for k in set(stored) | set(data.record)
+                     if k != "path" and json.loads(dumps(data.record.get(k))) != stored.get(k))
+    if changed:
         raise DataFileError(f"{path}: the data differ from when this run started ({', '.join(changed)} changed); "
                             "restore the original data file or start a new run")
 
