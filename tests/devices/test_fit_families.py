@@ -124,6 +124,6 @@ def test_cli_fits_a_lab_csv_and_the_device_file_is_usable_at_once(tmp_path):
     assert section["model"] == "soft_bounds"
     device = registry.build_device({"file": str(out)})
     assert device.response.n_pulses == section["n_pulses"]
-    tweaked = registry.build_device({"file": str(out), "sigma_c2c": 0.0})
-    assert tweaked.response.sigma_c2c == 0.0
+    tweaked = registry.build_device({"preset": "ReRAM_SB", "file": str(out), "sigma_c2c": 0.0})
+    assert tweaked.response.sigma_c2c == 0.0 and tweaked.response.n_pulses == section["n_pulses"]
     assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"

@@ -61,8 +61,10 @@ def build_device(section: dict) -> Any:
         raise ConfigError(f"[device] must be a table, got {section!r}")
     from memlearn.devices.config import device_from_dict
 
-    if "file" in section:  # a TOML with a [device] table (`memlearn devices fit --out`); other keys override it
-        section = {**_device_file(section["file"]), **{k: v for k, v in section.items() if k != "file"}}
+    if "file" in section:  # a TOML with a [device] table (`memlearn devices fit --out`): it names the device (its
+        # preset or model replaces the config's, so `--set device.file=...` works on any config); other keys override it
+        section = {**_device_file(section["file"]),
+                   **{k: v for k, v in section.items() if k not in ("file", "preset", "model")}}
 
     try:
         return device_from_dict(dict(section))
