@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import math
+import tomllib
 from typing import Any, Sequence
 
 _PREFIXES = [(1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p"),
@@ -103,6 +104,14 @@ def _device(section: dict) -> tuple[str, str]:
     """(what the device is, where its parameters come from) from the ``[device]`` table."""
     from memlearn.devices.presets import preset_info
 
+    if "file" in section:  # the file's device replaces the config's preset or model
+        try:
+            with open(section["file"], "rb") as f:
+                model = tomllib.load(f).get("device", {}).get("model", "?")
+        except (OSError, tomllib.TOMLDecodeError):
+            model = "?"
+        return (f"{model} read from {section['file']}",
+                f"fitted to measured pulse trains (memlearn devices fit); see the comment at the top of {section['file']}")
     if "preset" in section:
         try:
             info = preset_info(section["preset"])
@@ -111,8 +120,6 @@ def _device(section: dict) -> tuple[str, str]:
         overrides = sorted(k for k in section if k not in ("preset",))
         extra = f" with {', '.join(overrides)} changed" if overrides else ""
         return f"{info.name} ({info.model}: {info.description}){extra}", info.source
-    if "file" in section:
-        return f"fitted device from {section['file']}", f"memlearn devices fit, written to {section['file']}"
     return f"{section.get('model', 'ideal')} with the fields given in the config", "set by hand in the config"
 
 
