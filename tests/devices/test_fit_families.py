@@ -109,7 +109,8 @@ def test_duplicated_rows_are_warned_about_and_dropped():
     assert len(checked) == len(frame)
     clash = frame.copy()
     clash.loc[clash.index[5], "conductance"] *= 1.5
-    with pytest.raises(ValueError, match="rows with different conductances"):
+    with pytest.raises(ValueError, match="rows with different conductances"), \
+            pytest.warns(DuplicateRowsWarning, match=f"{len(frame) - 1} of {2 * len(frame)} rows"):
         check_pulse_trains(pd.concat([frame, clash], ignore_index=True))
 
 
