@@ -140,7 +140,7 @@ def _compare(tmp: Path, name: str, resistances: np.ndarray, voltages: np.ndarray
         row[f"memlearn_{method}_peak_mib"] = round(peaks[method][0], 1)
         row[f"memlearn_{method}_peak_rss_mib"] = round(peaks[method][1], 1)
     row["runs"] = repeats
-    from memlearn.crossbar.ir_drop import _nested_is_cheaper
+    from memlearn.crossbar.ir_drop.solve import _nested_is_cheaper
 
     row["auto_picks"] = "nested" if _nested_is_cheaper(*resistances.shape, voltages.shape[1]) else "cg"
     best = min(methods, key=lambda m: row[f"memlearn_{m}_s"])

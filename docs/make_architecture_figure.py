@@ -14,17 +14,22 @@ from matplotlib.patches import FancyBboxPatch
 LAYERS = [
     ("cli  (memlearn run | sweep | report | devices)", "#d9d9d9"),
     ("experiments: config (TOML -> dataclasses) · registry · runner · kinds · sweeps (Dask) · report", "#c6dbef"),
-    ("hardware_aware · continual · meta   (plug into UpdateRequest / Programmer / tiles)", "#fdd0a2"),
-    ("rules: StochasticPulse · Manhattan · MixedPrecision · TikiTaka · AnalogSGD     eqprop", "#c7e9c0"),
-    ("nn: AnalogTile (DAC -> crossbar -> ADC, tiling) · AnalogLinear · AnalogConv2d · convert", "#dadaeb"),
-    ("periphery: DAC · ADC · noise/bound management · pulse coding", "#fcbba1"),
-    ("crossbar: Crossbar (g, state, apply_pulses) · mapping · IR drop · programming · cost", "#fee391"),
+    ("hardware_aware · continual (strategies = pulse transforms) · meta", "#fdd0a2"),
+    ("rules: StochasticPulse · Manhattan · MixedPrecision · TikiTaka · chain · apply_update · AnalogSGD     eqprop",
+     "#c7e9c0"),
+    ("nn: AnalogTile (tile · _circuit · _read_cache · _write) · Pulses · AnalogLinear · AnalogConv2d · convert",
+     "#dadaeb"),
+    ("periphery: DAC · ADC · management · pulse coding · mvm (Periphery, analog_mvm) · weight_read", "#fcbba1"),
+    ("crossbar: Crossbar (g, state, apply_pulses, set_conductances) · mapping · ir_drop/ · programming · cost",
+     "#fee391"),
     ("devices: Device = PulseResponse + ReadNoise + Drift + Faults · presets · fit", "#d4b9da"),
 ]
 # Seam drawn in the gap below layer i (0 = top).
 SEAMS = {0: "Typer commands -> runner", 1: "kinds: run(config, run_dir, log, seed) -> summary",
-         2: "UpdateRequest(x, d, lr) · Programmer", 3: "UpdateRequest -> tile.apply_weight_pulses(n)",
-         4: "DAC / ADC functions", 5: "Crossbar.mvm · apply_pulses · conductances",
+         2: "UpdateRequest(x, d, lr) · PulseTransform · Programmer",
+         3: "rule.update -> Pulses; apply_update -> tile.write(pulses)",
+         4: "analog_mvm(x, Periphery, partials) · DAC / ADC",
+         5: "Crossbar.mvm · apply_pulses · apply_pulse_sequence · set_conductances",
          6: "Device.sample / pulse / read / wear"}
 
 fig, ax = plt.subplots(figsize=(11, 8))

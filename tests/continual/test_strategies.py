@@ -12,6 +12,7 @@ from memlearn.devices.state import FREE
 from memlearn.experiments.training import build_mlp
 from memlearn.nn.tile_config import TileConfig
 from memlearn.rules.deterministic import DeterministicPulse
+from memlearn.rules import apply_update, chain
 
 
 @pytest.fixture(scope="module")
@@ -76,17 +77,17 @@ def test_gate_pulses_is_unbiased_and_keeps_sign():
 def test_sparse_rewrite_writes_only_top_fraction(digits):
     model = build_mlp((64, 10), "tanh", TileConfig(), seed=0)
     tile = model[0].tile
-    rule = SparseRewrite(inner=DeterministicPulse(), fraction=0.05)
+    rule = chain(DeterministicPulse(), SparseRewrite(fraction=0.05))
     from memlearn.rules.update_request import UpdateRequest
     x, d = digits.x_train[:16], torch.randn(16, 10, generator=torch.Generator().manual_seed(1))
     before = tile.array.n_writes.clone()
-    rule.apply(UpdateRequest(x, d, 1.0), tile, rule.init(tile), tile.generator)
+    apply_update(rule, UpdateRequest(x, d, 1.0), tile, rule.init(tile), tile.generator)
     written = ((tile.array.n_writes - before)[:, :10] > 0).sum().item()
     assert 0 < written <= 0.05 * 640 + 1
     with pytest.raises(ValueError, match="fraction"):
-        SparseRewrite(inner=DeterministicPulse(), fraction=0.0)
+        SparseRewrite(fraction=0.0)
     with pytest.raises(ValueError, match="importance"):
-        Consolidation(inner=DeterministicPulse(), importance="l2")
+        Consolidation(importance="l2")
 
 
 def test_replay_buffer_shares_capacity_and_counts_bits(digits):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from memlearn.crossbar.ir_drop import (
+from memlearn.crossbar.ir_drop.solve import (
     IRDropConfig,
     _nested_is_cheaper,
     effective_conductance,
@@ -16,8 +16,8 @@ from memlearn.crossbar.ir_drop import (
     solve_exact,
     solve_nodal,
 )
-from memlearn.crossbar.ir_drop_operator import WireResistances
-from memlearn.crossbar.ir_drop_sparse import solve_nodal_sparse
+from memlearn.crossbar.ir_drop.cg import WireResistances
+from memlearn.crossbar.ir_drop.sparse import solve_nodal_sparse
 
 REFERENCE_FILES = [
     "badcrossbar_16x16_ri0.5_seed0.npz",

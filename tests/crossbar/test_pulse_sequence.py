@@ -136,13 +136,15 @@ def test_per_sample_writes_keep_both_trains_of_an_up_down_pair():
 
 
 def test_a_closed_gate_blocks_sparse_writes():
-    from memlearn.continual.pulse_gate import GatedTile
+    from memlearn.continual.pulse_gate import gated
+    from memlearn.nn.pulses import Pulses
     from memlearn.nn.tile import AnalogTile, TileConfig
 
     tile = AnalogTile(3, 2, TileConfig(device=Device(response=SoftBounds(n_pulses=20))), seed=0)
     gate = torch.ones(2, 3)
     gate[1, 1] = 0.0  # weight index 4 is protected
-    GatedTile(tile, gate).apply_weight_pulse_events(torch.tensor([4, 0]), torch.tensor([3, 3], dtype=torch.int32), [2])
+    tile.write(gated(Pulses.events(torch.tensor([4, 0]), torch.tensor([3, 3], dtype=torch.int32), [2]), gate,
+                     tile.generator))
     assert int(tile.array.n_writes.sum()) == 6  # only weight 0's pair moved
 
 

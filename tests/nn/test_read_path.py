@@ -30,7 +30,7 @@ CONFIGS = {
 
 
 def _reference_read(tile: AnalogTile, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """The forward read written out step by step (the arithmetic of ``memlearn.nn._analog_pass``)."""
+    """The forward read written out step by step (the arithmetic of ``memlearn.periphery.mvm``)."""
     c, part = tile.config, tile.partition
     w = part.pad_weights(c.mapping.normalised(tile.array.g, tile._g_min, tile._g_max, tile.out_features))
     dac, adc, bm = c.dac, c.adc, c.bound_management
@@ -176,3 +176,40 @@ def test_counter_views_survive_to_copy_and_state_dict():
     assert int(restored.n_mvm) == 8 and int(restored.n_adc) == 8 * 3 * 2
     restored.reset()
     assert restored.report().n_mvm == 0 and restored.report().energy == 0.0
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_compiled_adc_sums_the_same_codes_as_torch(dtype):
+    """The compiled ADC pass (clamp, round half to even, sum over arrays) against the torch path,
+    bit for bit, on partials with ties, saturation, inf and NaN."""
+    from memlearn import _numba
+    from memlearn.periphery._adc_kernel import codes_sum
+
+    if not _numba.usable(torch.zeros(1)):
+        pytest.skip("numba is off (MEMLEARN_NUMBA=0 or not installed): only the torch path exists")
+    g = torch.Generator().manual_seed(3)
+    p = (torch.randn(5, 33, 47, generator=g, dtype=dtype) * 60).round() / 2  # many exact .5 ties
+    p[0, 0, :4] = torch.tensor([float("nan"), float("inf"), -float("inf"), 1e30], dtype=dtype)
+    adc = ADC(bits=8, output_range=12.0)
+    top = adc.output_range / adc.step
+    expected = adc.convert_codes_sum_(p.clone())
+    got = codes_sum(p, top)
+    assert got is not None and got.dtype == dtype
+    assert torch.equal(got.isnan(), expected.isnan())
+    assert torch.equal(got.nan_to_num(), expected.nan_to_num())
+    assert codes_sum(p[:, :, :1].expand(5, 33, 3), top) is None  # not contiguous: torch path
+    assert codes_sum(p.float(), 2.0 ** 24) is None  # sums that could round: torch path
+
+
+def test_tiled_read_is_the_same_with_the_compiled_adc_off(monkeypatch):
+    from memlearn import _numba
+
+    layer = _layer(CONFIGS["saturating_tiled"])
+    x = torch.randn(9, 40, generator=torch.Generator().manual_seed(1))
+    outputs = []
+    for enabled in (True, False):
+        monkeypatch.setattr(_numba, "ENABLED", enabled and _numba.ENABLED)
+        layer.tile.generator.manual_seed(7)
+        with torch.no_grad():
+            outputs.append(layer(x))
+    assert torch.equal(outputs[0], outputs[1])

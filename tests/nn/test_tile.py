@@ -268,7 +268,7 @@ def test_int8_forward_agrees_with_float32_below_an_adc_lsb(monkeypatch, sampling
     [-1, 1]): here <= rows / 65024 = 0.001 of full scale, ~0.01 of one 8-bit ADC LSB. Checked before
     rounding (no ADC bits); moment-matched noise takes the same random bits on both paths."""
     from memlearn.crossbar import tiling
-    from memlearn.nn import tile as tile_module
+    from memlearn.nn import _circuit as tile_module
 
     monkeypatch.setattr(tile_module, "fast_int8_matmul", lambda device, rows: device.type == "cpu")
     monkeypatch.setattr(tile_module, "INT8_MIN_BATCH", 1)
@@ -300,7 +300,7 @@ def test_int8_forward_agrees_with_float32_below_an_adc_lsb(monkeypatch, sampling
 def test_small_training_batches_keep_the_float_read(monkeypatch):
     """The int8 digits cost passes over the weights once per write: a small batch (training, where
     every step writes) keeps the float32 read; a large one builds the digits and reuses them."""
-    from memlearn.nn import tile as tile_module
+    from memlearn.nn import _circuit as tile_module
 
     monkeypatch.setattr(tile_module, "fast_int8_matmul", lambda device, rows: device.type == "cpu")
     tile, _ = _tile(n_in=40, n_out=12, config=TileConfig(dac=DAC(bits=8), noise_management="abs_max"))
@@ -315,7 +315,7 @@ def test_small_training_batches_keep_the_float_read(monkeypatch):
 
 def test_int8_forward_ideal_dac_matches_matmul_within_dac_rounding(monkeypatch):
     """Noiseless, 8-bit DAC, no ADC: the int8 path equals the float matmul of the DAC-rounded inputs."""
-    from memlearn.nn import tile as tile_module
+    from memlearn.nn import _circuit as tile_module
 
     monkeypatch.setattr(tile_module, "fast_int8_matmul", lambda device, rows: device.type == "cpu")
     monkeypatch.setattr(tile_module, "INT8_MIN_BATCH", 1)

@@ -11,6 +11,7 @@ from memlearn.devices.responses import SoftBounds
 from memlearn.experiments.training import build_mlp, evaluate, train_epoch
 from memlearn.nn.tile import AnalogTile, TileConfig
 from memlearn.rules import AnalogSGD, StochasticPulse, TikiTaka, UpdateRequest
+from memlearn.rules.rule import apply_update
 
 
 def test_digits_mlp_trains_on_chip_with_soft_bounds_and_stochastic_pulses():
@@ -40,7 +41,7 @@ def _regression_error(rule, steps: int = 500) -> float:
         x = torch.rand(10, 16, generator=data) * 2 - 1
         noise = 0.5 * torch.randn(10, 8, generator=data)
         d = (x @ tile.weights().T - x @ target.T - noise) / 10
-        state = rule.apply(UpdateRequest(x, d, 0.1), tile, state, tile.generator)
+        state = apply_update(rule, UpdateRequest(x, d, 0.1), tile, state, tile.generator)
     return float((tile.weights() - target).pow(2).mean().sqrt())
 
 

@@ -12,6 +12,7 @@ from memlearn.devices.responses import Ideal, SoftBounds
 from memlearn.nn.tile import AnalogTile, TileConfig
 from memlearn.rules import (AnalogSGD, ClipError, DeterministicPulse, Manhattan, MixedPrecision, ScaleLR,
                             StochasticPulse, TikiTaka, UpdateRequest, chain)
+from memlearn.rules.rule import apply_update
 
 IDEAL = TileConfig(device=Device(response=Ideal(states=2000)))
 
@@ -36,7 +37,7 @@ def test_pulsed_sgd_on_an_ideal_device_matches_sgd_in_expectation(per_sample):
     deltas = []
     for k in range(n):
         tile = _tile(seed=k)
-        rule.apply(req, tile, rule.init(tile), tile.generator)
+        apply_update(rule, req, tile, rule.init(tile), tile.generator)
         deltas.append(tile.weights())
     deltas = torch.stack(deltas)
     expected = -req.lr * req.d.T @ req.x
@@ -47,7 +48,7 @@ def test_pulsed_sgd_on_an_ideal_device_matches_sgd_in_expectation(per_sample):
 def test_manhattan_gives_one_pulse_per_device():
     req = _request()
     tile = _tile()
-    Manhattan().apply(req, tile, None, tile.generator)
+    apply_update(Manhattan(), req, tile, None, tile.generator)
     dw = -(req.d.T @ req.x)
     expected = torch.sign(dw) * tile.dw_min
     assert torch.allclose(tile.weights(), expected, atol=1e-6)
@@ -63,11 +64,11 @@ def test_mixed_precision_accumulates_sub_threshold_updates():
     d = torch.zeros(1, 4)
     d[0, 0] = -0.4 * state["dw_min"] / 0.1  # each request asks for 0.4 device steps on weight (0, 0)
     req = UpdateRequest(x, d, 0.1)
-    state = rule.apply(req, tile, state, tile.generator)
-    state = rule.apply(req, tile, state, tile.generator)
+    state = apply_update(rule, req, tile, state, tile.generator)
+    state = apply_update(rule, req, tile, state, tile.generator)
     assert int(tile.array.n_writes.sum()) == 0
     assert torch.isclose(state["chi"][0, 0], torch.tensor(0.8 * state["dw_min"]), rtol=1e-4)
-    state = rule.apply(req, tile, state, tile.generator)
+    state = apply_update(rule, req, tile, state, tile.generator)
     assert torch.isclose(tile.weights()[0, 0], torch.tensor(state["dw_min"]), rtol=1e-4)
     assert torch.isclose(state["chi"][0, 0], torch.tensor(0.2 * state["dw_min"]), rtol=1e-3, atol=1e-7)
 
@@ -80,7 +81,7 @@ def test_mixed_precision_read_back_subtracts_the_real_change():
     req = _request(scale=1.0)
     before = tile.weights()
     total = -req.lr * req.d.T @ req.x
-    state = rule.apply(req, tile, state, tile.generator)
+    state = apply_update(rule, req, tile, state, tile.generator)
     assert torch.allclose(state["chi"] + (tile.weights() - before), total, atol=1e-5)
 
 
@@ -90,7 +91,7 @@ def test_deterministic_pulse_rounds():
     state = rule.init(tile)
     x = torch.ones(1, 6)
     d = torch.full((1, 4), -3.4 * state["dw_min"] / 0.1)
-    rule.apply(UpdateRequest(x, d, 0.1), tile, state, tile.generator)
+    apply_update(rule, UpdateRequest(x, d, 0.1), tile, state, tile.generator)
     assert torch.allclose(tile.weights(), torch.full((4, 6), 2 * state["dw_min"]), rtol=1e-4)
 
 
@@ -99,10 +100,10 @@ def test_tiki_taka_writes_gradients_into_a_and_transfers_columns_into_c():
     rule = TikiTaka(transfer_every=2, columns_per_transfer=2, transfer_lr=1.0, symmetry_cycles=0)
     state = rule.init(tile)
     req = _request(scale=0.5)
-    state = rule.apply(req, tile, state, tile.generator)
+    state = apply_update(rule, req, tile, state, tile.generator)
     assert int(tile.array.n_writes.sum()) == 0  # first update only reaches A
     assert int(state["a"].array.n_writes.sum()) > 0
-    state = rule.apply(req, tile, state, tile.generator)
+    state = apply_update(rule, req, tile, state, tile.generator)
     written = tile.array.n_writes.sum(dim=1)[:6] > 0  # rows = inputs; transfer touched columns 0 and 1
     assert written[:2].any() and not written[2:].any()
     assert state["column"] == 2 and state["step"] == 2
@@ -113,12 +114,28 @@ def test_chain_applies_transforms_before_the_rule():
     req = _request(scale=10.0)
     t1, t2 = _tile(), _tile()
     plain = DeterministicPulse()
-    plain.apply(UpdateRequest(req.x, req.d.clamp(-0.01, 0.01), req.lr * 0.5), t1, plain.init(t1), t1.generator)
+    apply_update(plain, UpdateRequest(req.x, req.d.clamp(-0.01, 0.01), req.lr * 0.5), t1, plain.init(t1), t1.generator)
     rule = chain(ClipError(max_abs=0.01), ScaleLR(factor=0.5), DeterministicPulse())
-    rule.apply(req, t2, rule.init(t2), t2.generator)
+    apply_update(rule, req, t2, rule.init(t2), t2.generator)
     assert torch.equal(t1.weights(), t2.weights())
     with pytest.raises(ValueError, match="Rule"):
         chain(ScaleLR(factor=2.0))
+
+
+def test_chain_orders_request_transforms_the_rule_and_pulse_transforms():
+    from memlearn.continual import SparseRewrite
+
+    with pytest.raises(ValueError, match="PulseTransforms may follow"):
+        chain(DeterministicPulse(), ScaleLR(factor=2.0))
+    with pytest.raises(ValueError, match="exactly one Rule, got 2"):
+        chain(DeterministicPulse(), DeterministicPulse())
+    with pytest.raises(ValueError, match="request Transforms may precede"):
+        chain(SparseRewrite(fraction=0.5), DeterministicPulse())
+    # a pulse transform sees the rule's pulses: a closed gate on every weight but one writes only that one
+    req, tile = _request(scale=1.0), _tile()
+    rule = chain(ScaleLR(factor=2.0), DeterministicPulse(), SparseRewrite(fraction=0.04))  # ceil(0.04 * 24) = 1 weight
+    apply_update(rule, req, tile, rule.init(tile), tile.generator)
+    assert int((tile.array.n_writes > 0).sum()) == 2  # one weight: the two devices of its pair
 
 
 @pytest.mark.parametrize("bad", [dict(bl=0), dict(bl=5000)])

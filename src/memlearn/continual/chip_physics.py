@@ -62,7 +62,8 @@ def inject_faults(model: nn.Module, rate: float, generator: torch.Generator) -> 
         high = new & (u < rate / 2)
         fault = torch.where(new, torch.where(high, STUCK_AT_GMAX, STUCK_AT_GMIN), state.fault.long()).to(state.fault.dtype)
         array.state_fault.copy_(fault)
-        array.g.copy_(torch.where(high, state.g_max, torch.where(new, state.g_min, array.g)))
+        array.set_conductances(torch.where(high, state.g_max, torch.where(new, state.g_min, array.g)),
+                               respect_faults=False)  # the new faults' stuck conductances
         total += int(new.sum())
     return total
 

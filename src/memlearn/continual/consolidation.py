@@ -8,18 +8,19 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from memlearn.continual.pulse_gate import GatedTile
+from memlearn.continual.pulse_gate import gated
 from memlearn.devices.validation import check_range
+from memlearn.nn.pulses import Pulses
 from memlearn.nn.tile import AnalogTile
-from memlearn.rules.rule import Rule
+from memlearn.rules.rule import PulseTransform
 from memlearn.rules.update_request import UpdateRequest
 
 IMPORTANCES = ("si", "ewc")
 
 
 @dataclass(frozen=True, kw_only=True)
-class Consolidation(Rule):
-    """Wraps any rule; the pulses it sends to weight ``ij`` are scaled by
+class Consolidation(PulseTransform):
+    """A pulse transform for ``chain(rule, Consolidation(...))``: the pulses any rule sends to weight ``ij`` are scaled by
     ``gate_ij = 1 / (1 + strength * Omega_ij / mean(Omega))`` (stochastic rounding keeps the expected
     count), so devices that matter for earlier tasks are written less, which also saves write energy
     and endurance.
@@ -38,8 +39,6 @@ class Consolidation(Rule):
     natural knob is how many pulses a device receives. ``end_task`` must be called between tasks.
     """
 
-    inner: Rule
-    """The rule that decides the pulses (any :class:`Rule`)."""
     importance: str = "si"
     """Importance estimate: ``"si"`` (path integral) or ``"ewc"`` (Fisher diagonal)."""
     strength: float = 1.0
@@ -48,8 +47,6 @@ class Consolidation(Rule):
     """SI's xi in ``Omega = omega / (Delta^2 + xi)`` (weight units squared, > 0)."""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.inner, Rule):
-            raise ValueError(f"inner={self.inner!r} must be a Rule")
         if self.importance not in IMPORTANCES:
             raise ValueError(f"importance={self.importance!r} is not one of {IMPORTANCES}")
         check_range("strength", self.strength, 0.0, 1e6)
@@ -58,18 +55,20 @@ class Consolidation(Rule):
     def init(self, tile: AnalogTile) -> dict[str, Any]:
         w = tile.weights()
         zeros = torch.zeros_like(w)
-        return {"inner": self.inner.init(tile), "omega": zeros, "path": zeros.clone(), "w_start": w.clone(),
-                "gate": torch.ones_like(w)}
+        return {"omega": zeros, "path": zeros.clone(), "w_start": w.clone(), "gate": torch.ones_like(w),
+                "pending": None}
 
-    def apply(self, request: UpdateRequest, tile: AnalogTile, state: dict[str, Any],
-              generator: torch.Generator) -> dict[str, Any]:
-        w_before = tile.weights() if self.importance == "si" else None
-        inner = self.inner.apply(request, GatedTile(tile, state["gate"]), state["inner"], generator)
-        out = dict(state, inner=inner)
-        if self.importance == "si":
-            grad = request.d.T @ request.x
-            out["path"] = state["path"] - grad * (tile.weights() - w_before)
-        return out
+    def update(self, pulses: Pulses, request: UpdateRequest, tile: AnalogTile, state: dict[str, Any],
+               generator: torch.Generator) -> tuple[Pulses, dict[str, Any]]:
+        # SI: the weights before the write and the gradient, for the path integral once written
+        pending = (tile.weights(), request.d.T @ request.x) if self.importance == "si" else None
+        return gated(pulses, state["gate"], tile.generator), dict(state, pending=pending)
+
+    def written(self, state: dict[str, Any], tile: AnalogTile) -> dict[str, Any]:
+        if state["pending"] is None:
+            return state
+        w_before, grad = state["pending"]
+        return dict(state, path=state["path"] - grad * (tile.weights() - w_before), pending=None)
 
     def end_task(self, state: dict[str, Any], tile: AnalogTile, fisher: Tensor | None = None) -> dict[str, Any]:
         """Fold the finished task into ``Omega`` and recompute the gate.

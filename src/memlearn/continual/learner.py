@@ -17,7 +17,8 @@ from memlearn.continual.sparse_rewrite import SparseRewrite
 from memlearn.continual.streams import Task, TaskStream
 from memlearn.devices.validation import check_range
 from memlearn.rules.analog_sgd import AnalogSGD
-from memlearn.rules.rule import Rule
+from memlearn.rules.chain import Chain, chain
+from memlearn.rules.rule import PulseTransform, Rule
 
 STRATEGIES = ("naive", "ewc", "si", "sparse", "replay", "frozen")
 
@@ -62,13 +63,20 @@ class StrategyConfig:
         check_range("replay_batch", self.replay_batch, 1, 1e6)
         check_range("fisher_samples", self.fisher_samples, 1, 1e9)
 
-    def wrap(self, rule: Rule) -> Rule:
-        """The rule this strategy writes with."""
+    def pulse_transform(self) -> PulseTransform | None:
+        """The strategy's pulse transform (``ewc``/``si``: :class:`Consolidation`, ``sparse``:
+        :class:`SparseRewrite`); None for strategies that do not touch the pulses."""
         if self.name in ("ewc", "si"):
-            return Consolidation(inner=rule, importance=self.name, strength=self.strength, damping=self.damping)
+            return Consolidation(importance=self.name, strength=self.strength, damping=self.damping)
         if self.name == "sparse":
-            return SparseRewrite(inner=rule, fraction=self.sparse_fraction)
-        return rule
+            return SparseRewrite(fraction=self.sparse_fraction)
+        return None
+
+    def wrap(self, rule: Rule) -> Rule:
+        """The rule this strategy writes with: ``chain(rule, pulse_transform)``, or ``rule`` itself
+        when the strategy does not touch the pulses."""
+        gate = self.pulse_transform()
+        return rule if gate is None else chain(rule, gate)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -138,8 +146,8 @@ def evaluate_task(model: nn.Module, task: Task, n_outputs: int) -> float:
     return float((logits.argmax(dim=1) == task.y_test).float().mean()) if len(task.y_test) else 0.0
 
 
-def _fisher_end_task(model: nn.Module, opt: AnalogSGD, rule: Consolidation, task: Task, n_outputs: int,
-                     n_samples: int, generator: torch.Generator) -> None:
+def _fisher_end_task(model: nn.Module, opt: AnalogSGD, effective: Chain, rule: Consolidation, task: Task,
+                     n_outputs: int, n_samples: int, generator: torch.Generator) -> None:
     fishers: list[Tensor | None] = [None] * len(opt.tiles)
     if rule.importance == "ewc":
         keep = torch.randperm(int(task.x_train.shape[0]), generator=generator)[:n_samples].to(task.x_train.device)
@@ -154,7 +162,9 @@ def _fisher_end_task(model: nn.Module, opt: AnalogSGD, rule: Consolidation, task
         opt.zero_grad(set_to_none=True)
         fishers = [f if f is not None else torch.zeros_like(t.weights()) for f, t in zip(fishers, opt.tiles)]
     for i, tile in enumerate(opt.tiles):
-        opt.rule_states[i] = rule.end_task(opt.rule_states[i], tile, fishers[i])
+        state = opt.rule_states[i]
+        opt.rule_states[i] = effective.with_pulse_state(
+            state, rule, rule.end_task(effective.pulse_state(state, rule), tile, fishers[i]))
 
 
 def run_stream(model: nn.Module, stream: TaskStream, rule: Rule, strategy: StrategyConfig,
@@ -194,8 +204,10 @@ def run_stream(model: nn.Module, stream: TaskStream, rule: Rule, strategy: Strat
         before = total_pulses(model)
         _train_task(model, features, opt, task, c, training, buffer, strategy.replay_batch, generator)
         pulses.append(total_pulses(model) - before)
-        if isinstance(effective, Consolidation):
-            _fisher_end_task(model, opt, effective, task, c, strategy.fisher_samples, generator)
+        if isinstance(effective, Chain) and effective.pulse_transforms and isinstance(effective.pulse_transforms[-1],
+                                                                                     Consolidation):
+            _fisher_end_task(model, opt, effective, effective.pulse_transforms[-1], task, c,
+                             strategy.fisher_samples, generator)
         if buffer is not None:
             mask = task.output_mask(c, training=True)
             mask = torch.ones(c, dtype=torch.bool, device=task.x_train.device) if mask is None else mask

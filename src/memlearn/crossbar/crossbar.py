@@ -218,3 +218,18 @@ class Crossbar(nn.Module):
     def reset(self) -> None:
         """Return every device to its initial conductance (a block RESET; not counted as pulses)."""
         self.g.copy_(self.device_model.initial(self.state))
+
+    @torch.no_grad()
+    def set_conductances(self, g: Tensor, *, respect_faults: bool = True) -> None:
+        """Set the conductances without pulses: the one non-pulse write (digital initialisation,
+        exact deployment programming, fault injection). Nothing is counted as pulses, energy or wear.
+
+        Args:
+            g: conductances (rows, cols), S (the caller bounds them; no clamping here).
+            respect_faults: leave devices with a fault (stuck, worn out) as they are; ``False``
+                writes every device (e.g. setting the conductance of a device just made stuck).
+        """
+        if g.shape != self.g.shape:
+            raise ValueError(f"conductances have shape {tuple(g.shape)}, crossbar is {tuple(self.g.shape)}")
+        g = g.to(self.g)
+        self.g.copy_(torch.where(self.state.fault == FREE, g, self.g) if respect_faults else g)

@@ -14,7 +14,7 @@ from memlearn.eqprop.nudging import NudgeConfig, signed_betas
 from memlearn.eqprop.relaxation import RelaxConfig, relax
 from memlearn.eqprop.update import Phases, ep_requests, write_ep_gradients
 from memlearn.nn.tile import AnalogTile
-from memlearn.rules.rule import Rule
+from memlearn.rules.rule import Rule, apply_update
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,7 +84,7 @@ class EquilibriumPropagation:
             requests = ep_requests(self.network, x, phases, self.lr)
             tiles = [(m, r) for m, r in zip(self.network.weights, requests) if isinstance(m, AnalogTile)]
             for i, (tile, req) in enumerate(tiles):
-                self.rule_states[i] = self.rule.apply(req, tile, self.rule_states[i], tile.generator)
+                self.rule_states[i] = apply_update(self.rule, req, tile, self.rule_states[i], tile.generator)
         self.optimizer.zero_grad(set_to_none=True)
         write_ep_gradients(self.network, x, phases)
         self.optimizer.step()

@@ -10,7 +10,6 @@ import torch
 from torch import Tensor, nn
 
 from memlearn.crossbar.cost import model_cost
-from memlearn.devices.state import FREE
 from memlearn.devices.validation import check_range
 from memlearn.hardware_aware.chip import ChipConfig, program_tile
 from memlearn.hardware_aware.compensation import DeployedLayer, find_tile
@@ -47,7 +46,7 @@ def _add_programming_error(tile, noise: ProgrammingNoise, generator: torch.Gener
     """Draw the residual error write-verify leaves on every fault-free device."""
     array, state = tile.array, tile.array.state
     g = noise.sample(array.g, state.g_min, state.g_max, generator)
-    array.g.copy_(torch.where(state.fault == FREE, g, array.g))
+    array.set_conductances(g)  # fault-free devices only
 
 
 def _record_inputs(model: nn.Module, layers: dict[str, nn.Module], x: Tensor) -> dict[str, Tensor]:

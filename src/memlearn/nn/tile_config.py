@@ -5,17 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from memlearn.crossbar.cost import CostConfig
+from memlearn.crossbar.ir_drop import IRDropConfig
 from memlearn.crossbar.mapping import DifferentialMapping, ReferenceColumnMapping
 from memlearn.crossbar.programming import Programmer, WriteVerify
 from memlearn.devices.device import Device
 from memlearn.devices.responses.ideal import Ideal
 from memlearn.devices.validation import check_range
-from memlearn.nn._weight_read import READ_NOISE_SAMPLING
 from memlearn.periphery.adc import ADC
 from memlearn.periphery.dac import DAC
 from memlearn.periphery.management import NOISE_MANAGEMENT, BoundManagement
-
-from memlearn.crossbar.ir_drop import IRDropConfig
+from memlearn.periphery.weight_read import READ_NOISE_SAMPLING
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,7 +45,7 @@ class TileConfig:
     input vector, computed in the output domain with a second, bfloat16 matmul ``(u^2) @ sigma^2``)
     or ``"moment_matched"`` (per call, each weight reads ``mean +- std`` with a random sign: same
     mean and variance, column outputs Gaussian by the central limit theorem; cheapest). See
-    :mod:`memlearn.nn._weight_read`."""
+    :mod:`memlearn.periphery.weight_read`."""
     noise_management: str = "none"
     """``"abs_max"``: divide each input (and error) vector by its max before the DAC and multiply
     the output back; ``"none"``: divide by the DAC's fixed ``input_range``."""

@@ -1,15 +1,18 @@
 """On-chip learning rules: how an UpdateRequest becomes programming pulses.
 
-Every rule is an immutable config with explicit state (``init``/``apply``), composable with
-digital pre-transforms by ``chain(...)``; ``AnalogSGD`` drives them with the torch.optim API.
+Every rule is an immutable config with explicit state (``init``/``update``) that returns
+:class:`Pulses` and never writes the tile; ``apply_update`` hands them to the tile, the one write
+seam. ``chain(...)`` composes request transforms, a rule and pulse transforms; ``AnalogSGD``
+drives them with the torch.optim API.
 """
 
+from memlearn.nn.pulses import Pulses
 from memlearn.rules.analog_sgd import AnalogSGD
 from memlearn.rules.chain import Chain, ClipError, ScaleLR, chain
 from memlearn.rules.deterministic import DeterministicPulse
 from memlearn.rules.manhattan import Manhattan
 from memlearn.rules.mixed_precision import MixedPrecision
-from memlearn.rules.rule import Rule, Transform
+from memlearn.rules.rule import PulseTransform, Rule, Transform, apply_update
 from memlearn.rules.stochastic import StochasticPulse
 from memlearn.rules.tiki_taka import TikiTaka
 from memlearn.rules.update_request import UpdateRequest
@@ -21,11 +24,14 @@ __all__ = [
     "DeterministicPulse",
     "Manhattan",
     "MixedPrecision",
+    "PulseTransform",
+    "Pulses",
     "Rule",
     "ScaleLR",
     "StochasticPulse",
     "TikiTaka",
     "Transform",
     "UpdateRequest",
+    "apply_update",
     "chain",
 ]

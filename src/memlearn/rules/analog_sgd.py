@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import torch
 from torch import nn
 
+from memlearn.crossbar.cost import model_cost
 from memlearn.crossbar.crossbar import Crossbar
 from memlearn.devices.state import WORN_OUT
 from memlearn.nn.tile import AnalogTile
-from memlearn.rules.rule import Rule
+from memlearn.rules.rule import Rule, apply_update
 from memlearn.rules.update_request import UpdateRequest
 
 
@@ -20,7 +20,7 @@ class AnalogSGD(torch.optim.Optimizer):
 
     Digital parameters (biases, norms) take a plain SGD step. Each analog tile's pending
     ``(x, d)`` from the last backward becomes an :class:`UpdateRequest` that ``rule`` turns into
-    pulses. Use it like any torch optimizer: ``loss.backward(); opt.step(); opt.zero_grad()``;
+    pulses, which the tile writes (:func:`memlearn.rules.rule.apply_update`). Use it like any torch optimizer: ``loss.backward(); opt.step(); opt.zero_grad()``;
     learning-rate schedulers act on ``param_groups[0]["lr"]``, which the analog requests use too.
     :meth:`accounting` reports the pulses, energy and wear since its previous call (per epoch).
 
@@ -55,7 +55,8 @@ class AnalogSGD(torch.optim.Optimizer):
                 continue
             x, d = tile.pending
             x2, d2 = x.reshape(-1, x.shape[-1]), d.reshape(-1, d.shape[-1])
-            self.rule_states[i] = self.rule.apply(UpdateRequest(x2, d2, lr), tile, self.rule_states[i], tile.generator)
+            self.rule_states[i] = apply_update(self.rule, UpdateRequest(x2, d2, lr), tile, self.rule_states[i],
+                                               tile.generator)
             tile.pending = None
         return loss
 
@@ -66,14 +67,9 @@ class AnalogSGD(torch.optim.Optimizer):
             out.extend(self.rule.arrays(state))
         return out
 
-    def _model_energy(self) -> float | None:
-        """Total write energy (J) of the model's tiles from ``memlearn.crossbar.cost.model_cost``,
-        or None where no cost model is available."""
-        try:
-            cost = importlib.import_module("memlearn.crossbar.cost")
-        except ImportError:
-            return None
-        return float(cost.model_cost(self.model).energy_write)
+    def _model_energy(self) -> float:
+        """Total write energy (J) of the model's tiles (``memlearn.crossbar.cost.model_cost``)."""
+        return float(model_cost(self.model).energy_write)
 
     @torch.no_grad()
     def accounting(self, n_bins: int = 16) -> dict:
@@ -85,8 +81,7 @@ class AnalogSGD(torch.optim.Optimizer):
             ``histogram``: ``{"edges", "counts"}``, devices by pulses received, bins
             ``[0], [1], [2, 3], [4, 7], ...`` (powers of two; the last bin is open);
             ``write_energy``: programming energy (J) of the model's tiles over the interval, from
-            ``memlearn.crossbar.cost`` (arrays held by rules, e.g. Tiki-Taka's A, are not in it),
-            or None where no cost model is available;
+            ``memlearn.crossbar.cost`` (arrays held by rules, e.g. Tiki-Taka's A, are not in it);
             ``worn_out``: devices past their endurance budget (cumulative, not per interval);
             ``n_devices``: devices in all arrays.
         """
@@ -100,7 +95,7 @@ class AnalogSGD(torch.optim.Optimizer):
         bins = torch.bucketize(writes, torch.tensor(edges, device=writes.device), right=True) - 1
         counts = torch.bincount(bins, minlength=len(edges))
         energy = self._model_energy()
-        interval = None if energy is None or self._energy_seen is None else energy - self._energy_seen
+        interval = energy - self._energy_seen
         self._energy_seen = energy
         worn = sum(int((a.state.fault == WORN_OUT).sum()) for a in arrays)
         n = int(writes.numel())

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import torch
 
 from memlearn.devices.validation import check_range
+from memlearn.nn.pulses import Pulses
 from memlearn.nn.tile import AnalogTile
 from memlearn.periphery.pulse_coding import rounded_counts
 from memlearn.rules.rule import Rule
@@ -32,6 +33,7 @@ class DeterministicPulse(Rule):
     def init(self, tile: AnalogTile) -> dict:
         return {"dw_min": tile.dw_min}
 
-    def apply(self, request: UpdateRequest, tile: AnalogTile, state: dict, generator: torch.Generator) -> dict:
-        tile.apply_weight_pulses(rounded_counts(request.x, request.d, request.lr, state["dw_min"], self.max_pulses))
-        return state
+    def update(self, request: UpdateRequest, tile: AnalogTile, state: dict,
+               generator: torch.Generator) -> tuple[Pulses, dict]:
+        n = rounded_counts(request.x, request.d, request.lr, state["dw_min"], self.max_pulses)
+        return Pulses.dense(n), state

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
+from memlearn.nn.pulses import Pulses
 from memlearn.nn.tile import AnalogTile
 from memlearn.periphery.pulse_coding import sign_counts
 from memlearn.rules.rule import Rule
@@ -25,6 +26,6 @@ class Manhattan(Rule):
     def init(self, tile: AnalogTile) -> None:
         return None
 
-    def apply(self, request: UpdateRequest, tile: AnalogTile, state: None, generator: torch.Generator) -> None:
-        tile.apply_weight_pulses(sign_counts(request.x, request.d))
-        return None
+    def update(self, request: UpdateRequest, tile: AnalogTile, state: None,
+               generator: torch.Generator) -> tuple[Pulses, None]:
+        return Pulses.dense(sign_counts(request.x, request.d)), None

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import torch
 
 from memlearn.devices.validation import check_range
+from memlearn.nn.pulses import Pulses
 from memlearn.nn.tile import AnalogTile
 from memlearn.rules.rule import Rule
 from memlearn.rules.update_request import UpdateRequest
@@ -23,7 +24,8 @@ class MixedPrecision(Rule):
     change. With ``read_back=True`` it is decremented by the change actually read back from the
     tile instead, so nonlinear steps are corrected in later updates (the verify variant).
 
-    State: ``{"chi": (out, in) tensor, "dw_min": float}``.
+    State: ``{"chi": (out, in) tensor, "dw_min": float}`` (with ``read_back``, between
+    :meth:`update` and :meth:`written` also ``"before"``: the weights before the write).
     """
 
     max_pulses: int = 31
@@ -38,16 +40,17 @@ class MixedPrecision(Rule):
         chi = torch.zeros(tile.out_features, tile.in_features, device=tile.array.g.device, dtype=tile.array.g.dtype)
         return {"chi": chi, "dw_min": tile.dw_min}
 
-    def apply(self, request: UpdateRequest, tile: AnalogTile, state: dict, generator: torch.Generator) -> dict:
+    def update(self, request: UpdateRequest, tile: AnalogTile, state: dict,
+               generator: torch.Generator) -> tuple[Pulses, dict]:
         dw_min = state["dw_min"]
         chi = state["chi"] + (request.d.T @ request.x).mul_(-request.lr)
         pulses = torch.trunc(chi / dw_min).clamp_(-self.max_pulses, self.max_pulses)
         n = pulses.to(torch.int32)
-        if self.read_back:
-            before = tile.weights()
-            tile.apply_weight_pulses(n)
-            chi = chi - (tile.weights() - before)
-        else:
-            tile.apply_weight_pulses(n)
-            chi = chi - pulses * dw_min
-        return {"chi": chi, "dw_min": dw_min}
+        if self.read_back:  # the change actually made is subtracted once the tile has written n
+            return Pulses.dense(n), {"chi": chi, "dw_min": dw_min, "before": tile.weights()}
+        return Pulses.dense(n), {"chi": chi - pulses * dw_min, "dw_min": dw_min}
+
+    def written(self, state: dict, tile: AnalogTile) -> dict:
+        if "before" not in state:
+            return state
+        return {"chi": state["chi"] - (tile.weights() - state["before"]), "dw_min": state["dw_min"]}

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import torch
 
 from memlearn.devices.validation import check_range
+from memlearn.nn.pulses import Pulses
 from memlearn.nn.tile import AnalogTile
 from memlearn.periphery.pulse_coding import stochastic_events
 from memlearn.rules.rule import Rule
@@ -31,7 +32,7 @@ class StochasticPulse(Rule):
     With ``bl_management`` every sample's trains get their own length (as aihwkit sizes each
     vector's), in both semantics. Both are sparse: only weights with at least one coincidence are
     touched (:func:`memlearn.periphery.pulse_coding.stochastic_events` and
-    :meth:`memlearn.nn.tile.AnalogTile.apply_weight_pulse_events`), so a small batch costs in
+    :class:`memlearn.nn.pulses.Pulses` events), so a small batch costs in
     proportion to its pulses, not to the array.
 
     State: ``{"dw_min": float}``: the tile's nominal step, read once.
@@ -52,9 +53,9 @@ class StochasticPulse(Rule):
     def init(self, tile: AnalogTile) -> dict:
         return {"dw_min": tile.dw_min}
 
-    def apply(self, request: UpdateRequest, tile: AnalogTile, state: dict, generator: torch.Generator) -> dict:
+    def update(self, request: UpdateRequest, tile: AnalogTile, state: dict,
+               generator: torch.Generator) -> tuple[Pulses, dict]:
         events = stochastic_events(request.x, request.d, request.lr, state["dw_min"], self.bl, generator,
                                    update_management=self.update_management, bl_management=self.bl_management,
                                    per_sample=self.per_sample)
-        tile.apply_weight_pulse_events(*events)
-        return state
+        return Pulses.events(*events), state

@@ -8,9 +8,10 @@ import torch
 
 from memlearn.crossbar.crossbar import Crossbar
 from memlearn.devices.validation import check_range
+from memlearn.nn.pulses import Pulses
 from memlearn.nn.tile import AnalogTile
 from memlearn.rules.deterministic import DeterministicPulse
-from memlearn.rules.rule import Rule
+from memlearn.rules.rule import Rule, apply_update
 from memlearn.rules.stochastic import StochasticPulse
 from memlearn.rules.update_request import UpdateRequest
 
@@ -35,7 +36,10 @@ class TikiTaka(Rule):
     filter on the gradient which lets training converge where plain SGD drifts to the devices'
     symmetry points (Gokmen & Haensch 2020, Sec. 2).
 
-    State: ``{"a": AnalogTile, "a_ref": (out, in), "a_state", "c_state", "column", "step"}``.
+    A is the rule's own tile: its pulses are written through :func:`apply_update` inside
+    :meth:`update`; the transfer's pulses for C are the value :meth:`update` returns.
+
+    State: ``{"a": AnalogTile, "a_ref": (out, in), "a_state", "c_state", "column", "step", "transferred"}``.
     """
 
     rule: Rule = field(default_factory=StochasticPulse)
@@ -65,18 +69,21 @@ class TikiTaka(Rule):
         shape = (tile.out_features, tile.in_features)
         a.set_weights_exact(torch.zeros(shape, device=device))
         one = torch.ones(shape, dtype=torch.int32, device=device)
+        up, down = Pulses.dense(one), Pulses.dense(-one)
         for _ in range(self.symmetry_cycles):
-            a.apply_weight_pulses(one)
-            a.apply_weight_pulses(-one)
+            a.write(up)
+            a.write(down)
         with torch.no_grad():
             a_ref = a.forward_circuit(torch.eye(tile.in_features, device=device)).T.contiguous()
         return {"a": a, "a_ref": a_ref, "a_state": self.rule.init(a), "c_state": self.transfer_rule.init(tile),
-                "column": 0, "step": 0}
+                "column": 0, "step": 0, "transferred": False}
 
-    def apply(self, request: UpdateRequest, tile: AnalogTile, state: dict, generator: torch.Generator) -> dict:
+    def update(self, request: UpdateRequest, tile: AnalogTile, state: dict,
+               generator: torch.Generator) -> tuple[Pulses, dict]:
         a: AnalogTile = state["a"]
-        a_state = self.rule.apply(request, a, state["a_state"], generator)
+        a_state = apply_update(self.rule, request, a, state["a_state"], generator)  # A: the rule's own array
         step, column, c_state = state["step"] + 1, state["column"], state["c_state"]
+        pulses = Pulses.none(request.x.device)
         if step % self.transfer_every == 0:
             n_cols = min(self.columns_per_transfer, tile.in_features)
             cols = (torch.arange(n_cols, device=request.x.device) + column) % tile.in_features
@@ -84,9 +91,16 @@ class TikiTaka(Rule):
             e[torch.arange(n_cols, device=e.device), cols] = 1.0
             with torch.no_grad():
                 read = a.forward_circuit(e) - state["a_ref"][:, cols].T  # (n_cols, out): A - A0 through A's read path
-            c_state = self.transfer_rule.apply(UpdateRequest(e, -read, self.transfer_lr), tile, c_state, generator)
+            pulses, c_state = self.transfer_rule.update(UpdateRequest(e, -read, self.transfer_lr), tile, c_state,
+                                                        generator)
             column = (column + n_cols) % tile.in_features
-        return {**state, "a_state": a_state, "c_state": c_state, "column": column, "step": step}
+        return pulses, {**state, "a_state": a_state, "c_state": c_state, "column": column, "step": step,
+                        "transferred": pulses.n_writes > 0}
+
+    def written(self, state: dict, tile: AnalogTile) -> dict:
+        if not state["transferred"]:
+            return state
+        return {**state, "c_state": self.transfer_rule.written(state["c_state"], tile), "transferred": False}
 
     def arrays(self, state: dict) -> list[Crossbar]:
         return [state["a"].array] + self.rule.arrays(state["a_state"]) + self.transfer_rule.arrays(state["c_state"])

@@ -71,7 +71,7 @@ class ResistiveNetwork(nn.Module):
             # Digital initialisation (no pulses): uniform over each device's range (Scellier 2024, Sec. 4).
             u = torch.rand(bar.g.shape, generator=self.generator, device=bar.g.device, dtype=bar.g.dtype)
             g0 = state.g_min + u * (state.g_max - state.g_min)
-            bar.g.copy_(torch.where(state.fault == 0, g0, bar.g))
+            bar.set_conductances(g0)  # fault-free devices only
             bars.append(bar)
         self.crossbars = nn.ModuleList(bars)
 

@@ -1,4 +1,7 @@
-"""Wire resistance (IR drop) in a crossbar: an exact solver and a fast approximation.
+"""IR drop entry points: ``solve(config, g, v)`` picks the exact solver (CG or nested dissection,
+by cost) or the fast first-order/few-CG-step approximation for training loops (``IRDropConfig.method``).
+
+Wire resistance (IR drop) in a crossbar: an exact solver and a fast approximation.
 
 Both follow the badcrossbar circuit convention (Joksas & Mehonic, "badcrossbar: A Python tool for
 computing and plotting currents and voltages in passive crossbar arrays", SoftwareX 12, 2020):
@@ -6,7 +9,7 @@ computing and plotting currents and voltages in passive crossbar arrays", Softwa
 (batch, rows) in V applied at the ``j = 0`` end of each word line through ``r_source``; each bit
 line reaches a virtual ground at its ``i = rows-1`` end through ``r_sense``; the result is the
 current (batch, cols) in A flowing into that ground. With no wire resistance it is ``v @ g``.
-The equations and the solver choice are in ``ir_drop_operator.py`` and ``docs/ir_drop.md``.
+The equations and the solver choice are in ``cg.py`` and ``docs/ir_drop.md``.
 """
 
 from __future__ import annotations
@@ -18,14 +21,14 @@ from typing import Literal, NamedTuple
 import torch
 from torch import Tensor
 
-from memlearn.crossbar.ir_drop_operator import (
+from memlearn.crossbar.ir_drop.cg import (
     WireResistances,
     bit_line_rise,
     conjugate_gradient,
     first_order_attenuation,
     word_line_drop,
 )
-from memlearn.crossbar.ir_drop_nested import effective_conductance as nested_effective_conductance
+from memlearn.crossbar.ir_drop.nested import effective_conductance as nested_effective_conductance
 from memlearn.devices.validation import check_count
 
 __all__ = ["IRDropConfig", "NodalSolution", "effective_conductance", "first_order_conductance",
@@ -111,7 +114,7 @@ def solve_nodal(g: Tensor, v: Tensor, r_word_line: float, r_bit_line: float, *,
     """Exact solution of the crossbar with wire resistance: currents and every node voltage.
 
     Solves Kirchhoff's laws for the 2*rows*cols node voltages, reduced to the rows*cols device
-    currents (``ir_drop_operator.py``), by conjugate gradients in float64 on the inputs' device,
+    currents (``cg.py``), by conjugate gradients in float64 on the inputs' device,
     to ``tol`` relative residual (default 1e-12: agrees with a direct sparse LU and with
     badcrossbar to ~1e-12 of the largest output current). Batched over input vectors.
 
@@ -168,7 +171,7 @@ def effective_conductance(g: Tensor, r_word_line: float, r_bit_line: float, *,
                           r_source: float | None = None, r_sense: float | None = None) -> Tensor:
     """Exact effective conductances ``G_eff`` (rows, cols) in S: output currents are ``v @ G_eff``.
 
-    The circuit is linear, so one nested-dissection factorisation (``ir_drop_nested.py``) gives
+    The circuit is linear, so one nested-dissection factorisation (``nested.py``) gives
     the exact map for every input vector; a tile can compute it once per weight change and run
     each MVM as a plain matmul. Every resistance must be > 0. Computed in float64 on ``g``'s
     device and returned in ``g``'s dtype.
@@ -216,7 +219,7 @@ def first_order_conductance(g: Tensor, r_word_line: float, r_bit_line: float, *,
                             r_source: float | None = None, r_sense: float | None = None) -> Tensor:
     """Approximate effective conductances ``g / (1 + a)`` (rows, cols) in S, ``I ~ v @ G_eff``.
 
-    The first-order attenuation model of ``ir_drop_operator.first_order_attenuation``: two
+    The first-order attenuation model of ``cg.first_order_attenuation``: two
     matmuls per weight change, then every MVM is a plain matmul, differentiable in ``g``; the
     cheap choice inside training loops. Errors against the exact solver are in docs/ir_drop.md.
     """

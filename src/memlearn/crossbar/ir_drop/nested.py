@@ -1,4 +1,7 @@
-"""Exact crossbar transfer matrix by nested dissection: recursive Schur complements onto subdomain edges.
+"""The nested-dissection solver: an exact transfer matrix whose cost does not grow with the batch;
+``solve_exact`` uses it for many input vectors when every resistance is > 0.
+
+Exact crossbar transfer matrix by nested dissection: recursive Schur complements onto subdomain edges.
 
 The crossbar (badcrossbar convention, Joksas & Mehonic, SoftwareX 2020) is split into cells; cell
 ``(i, j)`` owns its device (word-line node ``u[i, j]`` to bit-line node ``w[i, j]``), the word-line
@@ -36,7 +39,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from memlearn.crossbar.ir_drop_operator import WireResistances
+from memlearn.crossbar.ir_drop.cg import WireResistances
 
 _SMALL_EDGE = 4
 """Largest shared edge eliminated node by node in the batch-last layout (fitted at 64..512, one

@@ -1,4 +1,7 @@
-"""The wire-resistance operator of a crossbar in device-current form, and the CG that inverts it.
+"""The CG solver: the wire-resistance operator in device-current form and conjugate gradients on it;
+used by ``solve_nodal``/``solve_exact`` for few input vectors and by ``solve_approx``'s CG steps.
+
+The wire-resistance operator of a crossbar in device-current form, and the CG that inverts it.
 
 Circuit (badcrossbar convention, Joksas & Mehonic, SoftwareX 2020): word line ``i`` is driven at
 its ``j = 0`` end through a source resistance, consecutive word-line nodes are joined by

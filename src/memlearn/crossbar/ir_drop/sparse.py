@@ -1,7 +1,10 @@
-"""Direct sparse solve of the 2*rows*cols crossbar node-voltage system (modified nodal analysis).
+"""The direct sparse (SuperLU) solver of the nodal system: an independent cross-check of the CG
+solver, used by the tests only (never on a tile's read path).
+
+Direct sparse solve of the 2*rows*cols crossbar node-voltage system (modified nodal analysis).
 
 The textbook formulation, kept as an independent cross-check of the conjugate-gradient solver in
-``ir_drop.py`` (different unknowns, different algorithm) and as its fallback. Same circuit and
+``cg.py`` (different unknowns, different algorithm). Same circuit and
 convention as badcrossbar (Joksas & Mehonic, SoftwareX 2020): node ``u[i, j]`` on word line ``i``,
 node ``w[i, j]`` on bit line ``j``; Kirchhoff's current law at every node gives the symmetric
 positive definite system ``A x = b`` with ``x = [u.ravel(), w.ravel()]``. ``A`` is built from index
@@ -15,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from memlearn.crossbar.ir_drop_operator import WireResistances
+from memlearn.crossbar.ir_drop.cg import WireResistances
 
 
 def nodal_matrix(g: np.ndarray, r: WireResistances) -> sp.csc_matrix:

@@ -1,4 +1,4 @@
-"""One analog MVM through the periphery: scale -> DAC -> arrays -> output noise -> ADC -> sum.
+"""The periphery pipeline of one analog MVM: scale -> DAC -> arrays -> output noise -> ADC -> sum.
 
 Shared by the forward (word lines driven, bit lines sensed) and backward (the transpose) reads.
 A read of a small batch is a few dozen tiny tensor operations, so everything that depends on
@@ -14,9 +14,13 @@ from typing import Callable
 import torch
 from torch import Tensor
 
+from memlearn.periphery._adc_kernel import codes_sum
 from memlearn.periphery.adc import ADC
 from memlearn.periphery.dac import DAC
 from memlearn.periphery.management import BoundManagement, input_scale, operand
+
+IDEAL_DAC = DAC(bits=None)
+"""Read voltage used for power accounting and IR drop when no DAC is configured (ideal inputs)."""
 
 Partials = Callable[[Tensor, float], Tensor]
 """``partials(k, q)``: per-array partial outputs (n_arrays, batch, n_out), normalised, of the
@@ -92,7 +96,11 @@ def _pass(k: Tensor, q: float, partials: Partials, periphery: Periphery, generat
     if adc is None:
         return (p if p.dim() == 2 else p.sum(dim=0)), None
     saturated = _saturated(p, periphery.top) if track_saturation else None
-    return (adc.convert_codes_(p) if p.dim() == 2 else adc.convert_codes_sum_(p)), saturated
+    if p.dim() == 2:
+        return adc.convert_codes_(p), saturated
+    # rounding ADCs: one compiled pass over the partials on the CPU (bit for bit the torch path's codes)
+    summed = codes_sum(p, periphery.top) if adc.bits is not None else None
+    return (adc.convert_codes_sum_(p) if summed is None else summed), saturated
 
 
 def _repeat_saturated(y: Tensor, saturated: Tensor, x: Tensor, alpha: Tensor, periphery: Periphery,
