@@ -74,26 +74,33 @@ def split_tasks(data: Dataset, classes_per_task: int = 2, scenario: str = "class
     Args:
         data: the data set (labels ``0..C-1``).
         classes_per_task: classes per task (>= 1, must divide C).
-        scenario: ``class_incremental`` (one shared head, no task identity at test time) or
-            ``task_incremental`` (outputs masked to the task's classes).
+        scenario: ``class_incremental`` (one shared head, no task identity at test time),
+            ``task_incremental`` (outputs masked to the task's classes) or ``domain_incremental``
+            (every task relabelled ``y - first class of the task``, one head of
+            ``classes_per_task`` outputs: "is it the task's first or second digit", without task
+            identity; van de Ven & Tolias, arXiv 2019).
         labels_trick: class-incremental only: train each task's softmax over its own classes
             (Zeno et al., arXiv 2018), still test over all outputs without task identity.
     """
-    if scenario not in ("class_incremental", "task_incremental"):
-        raise ValueError(f"scenario={scenario!r}: split tasks are class_incremental or task_incremental")
+    if scenario not in SCENARIOS:
+        raise ValueError(f"scenario={scenario!r}: split tasks are one of {SCENARIOS}")
+    if labels_trick and scenario == "domain_incremental":
+        raise ValueError("labels_trick applies to class_incremental split tasks only")
     n_classes = data.n_classes
     if classes_per_task < 1 or n_classes % classes_per_task != 0:
         raise ValueError(f"classes_per_task={classes_per_task!r} must be >= 1 and divide the {n_classes} classes")
     tasks = []
+    domain = scenario == "domain_incremental"
     for t in range(n_classes // classes_per_task):
         cls = torch.arange(t * classes_per_task, (t + 1) * classes_per_task)
         tr = torch.isin(data.y_train, cls.to(data.y_train.device))
         te = torch.isin(data.y_test, cls.to(data.y_test.device))
-        tasks.append(Task(name="/".join(str(int(c)) for c in cls), x_train=data.x_train[tr], y_train=data.y_train[tr],
-                          x_test=data.x_test[te], y_test=data.y_test[te],
+        shift = t * classes_per_task if domain else 0
+        tasks.append(Task(name="/".join(str(int(c)) for c in cls), x_train=data.x_train[tr], y_train=data.y_train[tr] - shift,
+                          x_test=data.x_test[te], y_test=data.y_test[te] - shift,
                           classes=cls if (scenario == "task_incremental" or labels_trick) else None,
                           mask_test=scenario == "task_incremental"))
-    return TaskStream(tasks=tuple(tasks), n_classes=n_classes, scenario=scenario)
+    return TaskStream(tasks=tuple(tasks), n_classes=classes_per_task if domain else n_classes, scenario=scenario)
 
 
 def permuted_tasks(data: Dataset, n_tasks: int, generator: torch.Generator) -> TaskStream:

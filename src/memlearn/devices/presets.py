@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from memlearn.devices.device import Device
 from memlearn.devices.drift import Drift
+from memlearn.devices.pcm_like import PCMLikeDrift
 from memlearn.devices.read_noise import ReadNoise
 from memlearn.devices.responses.exp_ltp_ltd import ExpLtpLtd
 from memlearn.devices.responses.ideal import Ideal
@@ -114,6 +115,18 @@ def _build() -> dict[str, tuple[PresetInfo, Device]]:
                                     sigma_reset=0.005, d2d_step=0.2, d2d_bounds=0.1),
                read_noise=ReadNoise(relative=0.02),
                drift=Drift(nu_mean=0.05, nu_std=0.02, t0=1.0)))
+    table["PCM_like"] = (
+        PresetInfo(name="PCM_like", model="ideal",
+                   description="statistical PCM for inference: programming noise, drift and 1/f read noise fitted vs G "
+                               "(aihwkit PCMLikeNoiseModel physics); programmed exactly, then the fitted error",
+                   source="Nandakumar et al., 'Phase-change memory models for deep learning training and inference', "
+                          "IEEE ICECS 2019 (programming-noise polynomial, drift-exponent mean/std vs G); Joshi et al., "
+                          "Nat. Commun. 11, 2473 (2020), Methods (drift time origin, accumulated 1/f read noise); "
+                          "the coefficients of aihwkit 1.1.0 PCMLikeNoiseModel(g_max=25)",
+                   valid_range="inference only (iterative programming of a target, then reads 1 s .. 1 year); "
+                               "g_max = 25 uS, the idle device of a pair at 0",
+                   n_states=1000, on_off=25e6, nl_ltp=None, nl_ltd=None, c2c=0.0, d2d=0.0),
+        Device(response=Ideal(g_min=1e-12, g_max=25e-6, states=1000), drift=PCMLikeDrift()))
     return table
 
 

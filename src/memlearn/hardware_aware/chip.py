@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
+from memlearn.devices.pcm_like import PCMLikeDrift
 from memlearn.devices.state import FREE
 from memlearn.devices.validation import check_range
 from memlearn.hardware_aware.config import HardwareAwareConfig
@@ -41,6 +42,9 @@ class ChipConfig:
 
     def __post_init__(self) -> None:
         check_placement(self.pair_placement, self.tile.mapping)
+        if isinstance(self.tile.device.drift, PCMLikeDrift) and self.pair_placement != "min":
+            raise ValueError(f"pair_placement={self.pair_placement!r}: a statistical PCM device "
+                             "(PCMLikeDrift, e.g. preset 'PCM_like') is programmed with the idle device at 0; use 'min'")
         check_range("n_calibration", self.n_calibration, 1, 1e6)
         check_range("t_reference", self.t_reference, 1e-12, 1e12)
         check_range("seed", self.seed, 0, 2**62)

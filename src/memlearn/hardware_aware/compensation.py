@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from memlearn.devices.pcm_like import PCMLikeDrift
 from memlearn.nn.tile import AnalogTile
 
 
@@ -51,6 +52,26 @@ class DeployedLayer(nn.Module):
         self.register_buffer("calibration_vectors", ref)
         self.register_buffer("reference_readout", torch.zeros((), device=ref.device))
         self.compensate_drift = False
+        self.statistical: PCMLikeDrift | None = None
+        self.register_buffer("programmed", None)
+        self.generator: torch.Generator | None = None
+
+    @torch.no_grad()
+    def hold_statistical(self, model: PCMLikeDrift, g_programmed: Tensor, seed: int) -> None:
+        """Read this layer through a statistical PCM model (:mod:`memlearn.hardware_aware.statistical`):
+        at each read time the array holds ``G_P`` plus the 1/f noise accumulated until then (drawn
+        afresh, seeded by ``seed``), and the tile drifts it with the programmed exponents."""
+        self.statistical = model
+        self.programmed = g_programmed.detach().clone()
+        self.generator = torch.Generator(device=g_programmed.device).manual_seed(int(seed))
+
+    @torch.no_grad()
+    def _hold(self, t: float) -> None:
+        """Put the array in the state it has ``t`` s after programming."""
+        if self.statistical is not None:
+            g = self.programmed if t <= 0 else self.statistical.accumulated_noise(self.programmed, t, self.generator)
+            self.tile.array.set_conductances(g)
+        self.tile.set_read_time(t)
 
     def _shape(self, v: Tensor, ndim: int) -> Tensor:
         if self.channel_dim in (-1, ndim - 1):
@@ -77,15 +98,16 @@ class DeployedLayer(nn.Module):
         if compensate and not float(self.reference_readout) > 0:
             raise ValueError("drift compensation needs the reference read taken at deployment "
                              "(ChipConfig.drift_compensation=True)")
-        self.tile.set_read_time(t)
+        self._hold(t)
         self.compensate_drift = bool(compensate)
         if compensate:
             self.drift_scale.copy_(self.reference_readout / self.readout().clamp_min(1e-30))
 
     @torch.no_grad()
     def calibrate_reference(self) -> None:
-        """Take the reference calibration read at ``t_reference`` (right after programming)."""
-        self.tile.set_read_time(self.t_reference)
+        """Take the reference calibration read at ``t_reference`` (right after programming; a
+        statistical PCM layer reads its programmed state, as aihwkit's baseline read does)."""
+        self._hold(0.0 if self.statistical is not None else self.t_reference)
         self.reference_readout.copy_(self.readout())
         self.drift_scale.fill_(1.0)
 
@@ -97,7 +119,7 @@ class DeployedLayer(nn.Module):
             x: calibration inputs of the analog layer (batch, ...).
             z_target: intended pre-bias outputs ``W x`` of the digital layer, same shape as analog(x).
         """
-        self.tile.set_read_time(self.t_reference)
+        self._hold(0.0 if self.statistical is not None else self.t_reference)
         z = self.analog(x)
         c = self.channel_dim % z.ndim
         zf = z.movedim(c, -1).reshape(-1, z.shape[c])

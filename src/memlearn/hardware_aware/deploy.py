@@ -15,6 +15,7 @@ from memlearn.hardware_aware.chip import ChipConfig, program_tile
 from memlearn.hardware_aware.compensation import DeployedLayer, find_tile
 from memlearn.hardware_aware.layer import strip_hardware_aware, weight_scale
 from memlearn.hardware_aware.programming_noise import ProgrammingNoise
+from memlearn.hardware_aware.statistical import program_statistical, statistical_model
 from memlearn.nn.convert import convert_to_analog, convert_to_digital
 
 
@@ -89,6 +90,7 @@ def deploy(model: nn.Module, chip: ChipConfig, *, calibration_inputs: Tensor | N
     inputs = _record_inputs(digital, targets, calibration_inputs) if calibration_inputs is not None else {}
     gen = torch.Generator(device=next(digital.parameters()).device).manual_seed(chip.seed * 1_000_003 + 17)
     analog_model = copy.deepcopy(digital)
+    statistical = statistical_model(chip.tile.device)
     rows, total_pulses, err_num, err_den, energy, latency = [], 0, 0.0, 0.0, 0.0, 0.0
     for index, (name, layer) in enumerate(targets.items()):
         w = layer.weight.detach()
@@ -100,9 +102,14 @@ def deploy(model: nn.Module, chip: ChipConfig, *, calibration_inputs: Tensor | N
         analog = convert_to_analog(_bare_copy(layer), config, seed=chip.seed * 1_000_003 + 101 * index)
         tile = find_tile(analog)
         w_flat = w.reshape(w.shape[0], -1)
-        program_tile(tile, w_flat, chip.pair_placement)
+        g_programmed = None
+        if statistical is not None:  # fitted programming error of the statistical PCM model
+            g_programmed = program_statistical(tile, w_flat, statistical, gen)
+        else:
+            program_tile(tile, w_flat, chip.pair_placement)
         if chip.programming_noise is not None:
             _add_programming_error(tile, chip.programming_noise, gen)
+            g_programmed = None if g_programmed is None else tile.array.g.clone()
         cost = model_cost(analog)
         pulses = int(cost.n_pulses)
         energy += cost.energy_write
@@ -115,6 +122,8 @@ def deploy(model: nn.Module, chip: ChipConfig, *, calibration_inputs: Tensor | N
         u = torch.rand(chip.n_calibration, w_flat.shape[1], generator=gen, device=w.device, dtype=w.dtype)
         deployed = DeployedLayer(analog, layer.bias, channel_dim=1 if isinstance(layer, nn.Conv2d) else -1,
                                  calibration_vectors=u, t_reference=chip.t_reference)
+        if g_programmed is not None:
+            deployed.hold_statistical(statistical, g_programmed, seed=chip.seed * 1_000_003 + 7 * index + 3)
         if chip.drift_compensation:
             deployed.calibrate_reference()
         if name in inputs:

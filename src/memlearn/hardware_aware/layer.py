@@ -11,12 +11,14 @@ the float weights being what the optimizer updates.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from memlearn.devices.pcm_like import PCMLikeDrift
 from memlearn.devices.state import STUCK_AT_GMAX, STUCK_AT_GMIN
 from memlearn.hardware_aware.config import HardwareAwareConfig
 from memlearn.hardware_aware.placement import pair_targets
@@ -126,10 +128,25 @@ class HardwareAwareLayer(nn.Module):
         """Conductances read at a random time in ``[t0, drift_t_max]`` (log-uniform), each device
         with its own exponent from the device's drift model (Joshi et al., Nat. Commun. 2020)."""
         drift = self.config.device.drift
+        if isinstance(drift, PCMLikeDrift):
+            return self._statistical(g, drift, gen)
         nu = drift.sample_nu(g.shape, gen, g.device, g.dtype)
         u = torch.rand((), generator=gen, device=g.device, dtype=g.dtype)
         log_ratio = u * math.log(self.config.drift_t_max / drift.t0)
         return g * torch.exp(-nu * log_ratio).detach()
+
+    def _statistical(self, g: Tensor, model: PCMLikeDrift, gen: torch.Generator) -> Tensor:
+        """A statistical PCM chip (:class:`PCMLikeDrift`) at a random read time, log-uniform in
+        ``[1 s, drift_t_max]``: fitted programming error, target-dependent drift, accumulated read
+        noise; ``noise_scale`` multiplies the two noise stds. Straight-through: the gradient is
+        that of the target conductances."""
+        s = self.config.noise_scale
+        model = dataclasses.replace(model, prog_noise_scale=s * model.prog_noise_scale,
+                                    read_noise_scale=s * model.read_noise_scale)
+        target = g.detach()
+        t = math.exp(float(torch.rand((), generator=gen, device=g.device)) * math.log(self.config.drift_t_max))
+        g_read = model.at_time(model.program(target, gen), model.drift_exponents(target, gen), t, gen)
+        return g + (g_read - target).detach()
 
     def forward(self, x: Tensor) -> Tensor:
         if self.dac is not None:
