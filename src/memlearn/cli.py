@@ -43,8 +43,12 @@ def run(config: Optional[Path] = typer.Argument(None, help="Experiment config (T
         _fail("give a CONFIG file, or --resume RUN_DIR (see memlearn run --help)")
     if config is not None and resume is not None:
         _fail("give either CONFIG or --resume RUN_DIR, not both")
+    import warnings
+
     try:
-        result = run_experiment(config, overrides=set_, runs_dir=runs_dir, resume=resume, progress=progress)
+        with warnings.catch_warnings():  # a run's warnings (input range, duplicated rows) as one plain line each
+            warnings.showwarning = lambda message, *args, **kwargs: typer.echo(f"warning: {message}", err=True)
+            result = run_experiment(config, overrides=set_, runs_dir=runs_dir, resume=resume, progress=progress)
     except (ConfigError, CorruptFileError, FileNotFoundError, FolderLockedError) as exc:
         _fail(str(exc))
     summary = result.summary

@@ -126,51 +126,102 @@ def show(name: str = typer.Argument(..., help="preset name (see `memlearn device
 
 @app.command()
 def fit(data: Path = typer.Argument(..., exists=True, dir_okay=False, help="pulse-train CSV (docs/devices.md)"),
-        model: str = typer.Option("exp_ltp_ltd", "--model", help="model to fit (exp_ltp_ltd)"),
+        model: str = typer.Option("auto", "--model", help="auto (lowest held-out error), linear_step, soft_bounds, "
+                                                         "exp_ltp_ltd or pcm"),
         out: Path = typer.Option(Path("mydevice.toml"), "--out", help="TOML with the fitted [device] section"),
-        plot: Path = typer.Option(None, "--plot", help="PNG of data vs model (default: OUT with .png)")) -> None:
-    """Fit a device model to measured pulse trains; write a [device] config section and a plot."""
+        plot: Path = typer.Option(None, "--plot", help="PNG of data vs model (default: OUT with .png)"),
+        layout: Path = typer.Option(None, "--layout", exists=True, dir_okay=False,
+                                    help="TOML with a [columns] table naming the CSV's columns and unit"),
+        device_col: str = typer.Option(None, "--device", help="column of the device id (default: device)"),
+        cycle_col: str = typer.Option(None, "--cycle", help="column of the cycle index (default: cycle)"),
+        pulse_col: str = typer.Option(None, "--pulse", help="column of the pulse count in the train (default: pulse)"),
+        direction_col: str = typer.Option(None, "--direction", help="column of ltp/ltd or +1/-1 (default: direction "
+                                                                     "or polarity)"),
+        conductance_col: str = typer.Option(None, "--conductance", help="conductance column (default: conductance "
+                                                                         "or conductance_<unit>)"),
+        unit: str = typer.Option(None, "--unit", help="unit of the conductance column: S, mS, uS, nS, pS")) -> None:
+    """Fit device models to measured pulse trains; report each family's held-out error; write the chosen
+    model's [device] section (usable with `memlearn run ... --set device.file=OUT`) and a plot."""
+    import dataclasses
+    import warnings
+
+    import tomli_w
+
+    from memlearn.devices.config import device_to_dict
+    from memlearn.devices.fit_families import FAMILIES, best, fit_families
+    from memlearn.devices.fit_layout import Layout, read
+
+    if model != "auto" and model not in FAMILIES:
+        raise typer.BadParameter(f"model={model!r}; allowed: auto, {', '.join(FAMILIES)}", param_hint="--model")
+    try:
+        columns = Layout.from_toml(layout) if layout else Layout()
+        given = {"device": device_col, "cycle": cycle_col, "pulse": pulse_col, "direction": direction_col,
+                 "conductance": conductance_col, "unit": unit}
+        columns = dataclasses.replace(columns, **{k: v for k, v in given.items() if v is not None})
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            frame = read(data, columns)
+        for w in caught:
+            typer.echo(f"warning: {w.message}", err=True)
+        fits = fit_families(frame, FAMILIES if model == "auto" else (model,))
+        chosen = best(fits)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="DATA") from None
+    where = "held-out trains" if chosen.held_out else "the fitted trains (too few to hold any out)"
+    typer.echo(f"fit error (rms of the mean prediction on {where}, relative to Gmax-Gmin):")
+    for f in fits:
+        mark = " <- chosen" if f is chosen else ""
+        value = f"{f.error:.2%}" if f.device is not None else "not fitted"
+        typer.echo(f"  {f.model:12s} {value:>10s}{mark}" + (f"  ({f.note})" if f.note else ""))
+    response = chosen.device.response
+    section = device_to_dict(chosen.device)
+    header = (f"# Fitted by `memlearn devices fit {data.name} --model {model}`: {chosen.model}, fit error "
+              f"{chosen.error:.2%} of Gmax-Gmin on {where}.\n"
+              "# Use it with: memlearn run CONFIG --set device.file=" + out.name + "\n")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(header + tomli_w.dumps({"device": section}))
+    plot = plot or out.with_suffix(".png")
+    _fit_plot(frame, chosen, data.name, plot)
+    typer.echo(f"wrote {out} ({chosen.model}) and {plot}")
+
+
+def _fit_plot(frame, chosen, title: str, path: Path) -> None:
+    """Measured trains (grey) and the chosen model's mean prediction from each train's start, one panel."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import tomli_w
+    import numpy as np
+    import torch
 
-    from memlearn.devices.config import device_to_dict
-    from memlearn.devices.fit import check_pulse_trains, fit_exp_ltp_ltd, model_curves, read_pulse_trains
+    from memlearn.devices.fit import check_pulse_trains
+    from memlearn.devices.fit_families import _nominal
 
-    if model != "exp_ltp_ltd":
-        raise typer.BadParameter(f"model={model!r} cannot be fitted yet; allowed: exp_ltp_ltd", param_hint="--model")
-    try:
-        frame = read_pulse_trains(data)
-        result = fit_exp_ltp_ltd(frame)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="DATA") from None
-    response = result.device.response
-    section = device_to_dict(result.device)
-    header = (f"# Fitted by `memlearn devices fit {data.name} --model {model}`: {result.n_devices} devices, "
-              f"{result.n_cycles} cycles; fit error (rms of mean curves) {result.rmse:.2%} of Gmax-Gmin.\n")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(header + tomli_w.dumps({"device": section}))
-    plot = plot or out.with_suffix(".png")
     frame = check_pulse_trains(frame)
-    m_up, m_down = model_curves(response)
+    response = _nominal(chosen.device.response)
+    n_up = int(frame.loc[frame["sign"] > 0, "pulse"].max())
     scale, unit = (1e6, "µS") if response.g_max >= 1e-6 else (1e9, "nS")
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
-    offset = {1: 0, -1: response.n_ltp}
     for (_, _, sign), train in frame.groupby(["device", "cycle", "sign"]):
-        ax.plot(train["pulse"] + offset[sign], train["conductance"] * scale, ".", ms=1.5, color="0.6", alpha=0.4)
-    ax.plot(range(len(m_up)), m_up * scale, "-", color="tab:red", lw=2, label="fitted model, LTP")
-    ax.plot([response.n_ltp + k for k in range(len(m_down))], m_down * scale, "-", color="tab:blue", lw=2,
-            label="fitted model, LTD")
+        ax.plot(train["pulse"] + (0 if sign > 0 else n_up), train["conductance"] * scale, ".", ms=1.5, color="0.6",
+                alpha=0.4)
+    params = response.sample((1,), torch.Generator().manual_seed(0), dtype=torch.float64)
+    for sign, color, label in ((1, "tab:red", "potentiation"), (-1, "tab:blue", "depression")):
+        trains = frame[frame["sign"] == sign]
+        g0 = float(trains[trains["pulse"] == 0]["conductance"].mean())
+        k = np.arange(int(trains["pulse"].max()) + 1)
+        mean, _ = response.moments(torch.full((len(k),), g0, dtype=torch.float64),
+                                   torch.as_tensor(sign * k, dtype=torch.int64), params)
+        mean = torch.where(torch.as_tensor(k) == 0, torch.tensor(g0, dtype=torch.float64), mean)
+        mean = mean.clamp(response.g_min, response.g_max).numpy()
+        ax.plot(k + (0 if sign > 0 else n_up), mean * scale, "-", color=color, lw=2, label=f"{chosen.model}, {label}")
     ax.plot([], [], ".", color="0.6", label="measured")
     ax.set_xlabel("pulse number (potentiation, then depression)")
     ax.set_ylabel(f"conductance ({unit})")
-    ax.set_title(f"{data.name}: NL {response.nonlinearity_ltp:.2f}/{response.nonlinearity_ltd:.2f}, "
-                 f"c2c {response.sigma_c2c:.2%}, fit error {result.rmse:.2%} of range", fontsize=10)
+    ax.set_title(f"{title}: {chosen.model}, fit error {chosen.error:.2%} of range", fontsize=10)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(plot)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
     plt.close(fig)
-    typer.echo(f"wrote {out} and {plot} (fit error {result.rmse:.2%} of Gmax-Gmin)")

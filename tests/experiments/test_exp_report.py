@@ -39,7 +39,7 @@ def test_report_is_self_contained(tmp_path):
     page = _run_folder(tmp_path / "run").read_text()
     assert page.count('src="data:image/png;base64,') == 3
     assert not re.search(r'(src|href)="(?!data:)', page), "the report must not reference external files"
-    assert "<table>" in page and "test_accuracy" in page
+    assert "<table>" in page and "test accuracy" in page
 
 
 def test_pareto_front():

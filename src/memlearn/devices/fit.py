@@ -63,22 +63,37 @@ def read_pulse_trains(path) -> pd.DataFrame:
     return check_pulse_trains(data)
 
 
-def check_pulse_trains(data: pd.DataFrame) -> pd.DataFrame:
+def check_pulse_trains(data: pd.DataFrame, source: str = "pulse-train data") -> pd.DataFrame:
+    """The trains with a ``sign`` column (+1 LTP, -1 LTD), sorted; every cell checked.
+
+    Raises:
+        ValueError: a missing column; a non-numeric or non-integer ``cycle``/``pulse``, a non-numeric,
+            non-finite or negative conductance, an unknown direction (naming column, row and value);
+            two different conductances for one measurement. Exact duplicate rows are dropped with a
+            :class:`memlearn.devices.fit_layout.DuplicateRowsWarning`.
+    """
+    from memlearn.devices.fit_layout import DIRECTIONS, drop_duplicates, numeric_column
+
     missing = [c for c in COLUMNS if c not in data.columns]
     if missing:
-        raise ValueError(f"pulse-train data lacks column(s) {missing}; required: {', '.join(COLUMNS)}")
-    data = data.copy()
+        raise ValueError(f"{source} lacks column(s) {missing}; required: {', '.join(COLUMNS)}")
+    data = data.reset_index(drop=True).copy()
     data["device"] = data["device"].astype(str)
     direction = data["direction"].astype(str).str.strip().str.lower()
-    bad = sorted(set(direction) - set(_DIRECTIONS))
+    bad = sorted(set(direction) - set(DIRECTIONS))
     if bad:
         raise ValueError(f"direction={bad[0]!r} is not one of {', '.join(_DIRECTIONS)}")
-    data["sign"] = direction.map(_DIRECTIONS).astype(int)
-    g = data["conductance"].astype(float)
+    data["sign"] = direction.map(DIRECTIONS).astype(int)
+    data["direction"] = data["sign"].map({1: "ltp", -1: "ltd"})
+    data["cycle"] = numeric_column(data, "cycle", source, integer=True).astype(np.int64)
+    data["pulse"] = numeric_column(data, "pulse", source, integer=True).astype(np.int64)
+    g = numeric_column(data, "conductance", source, integer=False)
     if not np.isfinite(g).all() or (g < 0).any():
         raise ValueError("conductance must be finite and >= 0 (S) in every row")
+    data["conductance"] = g
     if (data["pulse"] < 0).any():
         raise ValueError("pulse must be >= 0 in every row")
+    data = drop_duplicates(data, source)
     return data.sort_values(["device", "cycle", "sign", "pulse"], ascending=[True, True, False, True])
 
 

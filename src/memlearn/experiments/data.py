@@ -1,16 +1,32 @@
-"""The ``[data]`` section: which classification data set, which subset, and how it is loaded."""
+"""The ``[data]`` section: which classification data set, which subset, how it is normalised and loaded.
+
+A user's file (npz, csv, parquet) is normalised by default (``minmax``, fitted on the training
+split only); the bundled sets (digits, mnist, omniglot) are already scaled to [0, 1] and are left
+as they are. What was loaded and how it was transformed is written to the run folder as
+``data.json`` (:func:`persist`): a resumed run checks it, the report shows it, and
+:func:`normalise_like` applies the stored transform to new inputs.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import torch
+from torch import Tensor
 
-from memlearn.datasets import Dataset, load_digits, load_mnist, load_npz
+from memlearn.datasets import DataFileError, Dataset, load_digits, load_mnist, load_npz, load_table
+from memlearn.experiments import normalisation as _norm
 
-DatasetName = Literal["digits", "mnist", "omniglot", "npz"]
+DatasetName = Literal["digits", "mnist", "omniglot", "npz", "csv", "parquet"]
+USER_DATA = ("npz", "csv", "parquet")
+"""Data sets read from a user's file (normalised by default)."""
+RECORD = "data.json"
+"""File of the run folder describing the data and its normalisation."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -18,9 +34,20 @@ class DataConfig:
     """Where the training and test samples come from."""
 
     name: DatasetName = "digits"
-    """Data set: ``digits`` (sklearn, bundled), ``mnist`` (IDX files), ``omniglot`` (zips) or ``npz`` (a user's file)."""
+    """Data set: ``digits`` (sklearn, bundled), ``mnist`` (IDX files), ``omniglot`` (zips), or a user's file:
+    ``npz`` (arrays ``x_train, y_train, x_test, y_test`` or ``X, y``), ``csv`` or ``parquet`` (one row per sample)."""
     path: str | None = None
-    """Folder (mnist: the IDX files; omniglot: the zips) or file (npz); default: the shared data folder. Required for npz."""
+    """Folder (mnist: the IDX files; omniglot: the zips) or file (npz, csv, parquet); default: the shared data
+    folder. Required for npz, csv and parquet."""
+    label: str = "label"
+    """csv and parquet: the column holding the class (integers 0..C-1, or strings, mapped in sorted order)."""
+    normalise: Literal["auto", "none", "minmax", "standard"] = "auto"
+    """Input normalisation fitted on the training split only: ``minmax`` (each feature to [0, 1]),
+    ``standard`` (zero mean, unit std), ``none``; ``auto`` = ``minmax`` for npz/csv/parquet files and
+    ``none`` for the bundled sets (already in [0, 1])."""
+    strict_range: bool = False
+    """Stop with an error, instead of a warning, when the inputs exceed the DAC's full scale or a layer's
+    DAC clips more than 1% of its inputs before training."""
     n_train: int | None = None
     """Random (seeded) subset of the training samples (>= 1); all when omitted."""
     n_test: int | None = None
@@ -32,7 +59,7 @@ class DataConfig:
     n_classes: int | None = None
     """omniglot only: keep the first n character classes (2..242); all when omitted."""
     test_fraction: float = 0.25
-    """digits and omniglot: fraction of each class held out for testing (0.05..0.95)."""
+    """digits, omniglot, npz with ``X, y``, csv and parquet: fraction of each class held out for testing (0.05..0.95)."""
     seed: int = 0
     """Seed of the split and of the subsets (>= 0); independent of the run's seed so that every chip instance sees the same data."""
 
@@ -51,8 +78,17 @@ class DataConfig:
             raise ValueError(f"data.test_fraction={self.test_fraction!r} must be in [0.05, 0.95]")
         if self.seed < 0:
             raise ValueError(f"data.seed={self.seed!r} must be >= 0")
-        if self.name == "npz" and not self.path:
-            raise ValueError("data.path is required for name = \"npz\" (a .npz with x_train, y_train, x_test, y_test)")
+        if self.name in USER_DATA and not self.path:
+            raise ValueError(f"data.path is required for name = {self.name!r} (the file to read)")
+        if not self.label:
+            raise ValueError("data.label must name the label column (a non-empty string)")
+
+    @property
+    def method(self) -> _norm.Method:
+        """The normalisation actually applied (``auto`` resolved)."""
+        if self.normalise == "auto":
+            return "minmax" if self.name in USER_DATA else "none"
+        return self.normalise
 
 
 def subsample(data: Dataset, n_train: int | None, n_test: int | None, seed: int) -> Dataset:
@@ -60,21 +96,73 @@ def subsample(data: Dataset, n_train: int | None, n_test: int | None, seed: int)
     rng = np.random.default_rng(seed)
     pick = lambda n, total: torch.as_tensor(np.sort(rng.choice(total, n, replace=False))) if n is not None and n < total else None
     tr, te = pick(n_train, len(data.y_train)), pick(n_test, len(data.y_test))
-    return Dataset(data.x_train if tr is None else data.x_train[tr], data.y_train if tr is None else data.y_train[tr],
-                   data.x_test if te is None else data.x_test[te], data.y_test if te is None else data.y_test[te],
-                   data.image_shape)
+    return dataclasses.replace(data, x_train=data.x_train if tr is None else data.x_train[tr],
+                               y_train=data.y_train if tr is None else data.y_train[tr],
+                               x_test=data.x_test if te is None else data.x_test[te],
+                               y_test=data.y_test if te is None else data.y_test[te])
+
+
+def _finish(data: Dataset, cfg: DataConfig) -> Dataset:
+    """Subsets, then the normalisation fitted on the (subset) training inputs; the record says both."""
+    data = subsample(data, cfg.n_train, cfg.n_test, cfg.seed)
+    norm = _norm.fit(data.x_train, cfg.method)
+    record = {"name": cfg.name, "path": str(Path(cfg.path).resolve()) if cfg.path else None,
+              "n_train": len(data.y_train), "n_test": len(data.y_test), "n_features": data.n_features,
+              "n_classes": data.n_classes, "class_names": list(data.class_names) if data.class_names else None,
+              "raw_range": [float(data.x_train.min()), float(data.x_train.max())],
+              "normalisation": norm.to_dict()}
+    return dataclasses.replace(data, x_train=_norm.apply(norm, data.x_train), x_test=_norm.apply(norm, data.x_test),
+                               record=record)
+
+
+def persist(data: Dataset, run_dir: str | Path) -> None:
+    """Write ``data.json`` (what was loaded, the fitted normalisation, the label mapping) into a fresh run
+    folder; on resume, check that the data still give the same record.
+
+    Raises:
+        DataFileError: the stored record differs (the file changed since the run started).
+    """
+    from memlearn.experiments.storage import atomic_write_json, dumps, read_json
+
+    path = Path(run_dir) / RECORD
+    if not path.exists():
+        atomic_write_json(path, data.record)
+        return
+    stored = read_json(path)
+    # The file's location may differ on resume (another working directory or machine): compare the content.
+    changed = sorted(k for k in set(stored) | set(data.record)
+                     if k != "path" and json.loads(dumps(data.record.get(k))) != stored.get(k))
+    if changed:
+        raise DataFileError(f"{path}: the data differ from when this run started ({', '.join(changed)} changed); "
+                            "restore the original data file or start a new run")
+
+
+def normalise_like(run_dir: str | Path, x: Tensor) -> Tensor:
+    """New inputs (n, features) transformed exactly as the run's training data were (from its ``data.json``)."""
+    from memlearn.experiments.storage import read_json
+
+    stored = read_json(Path(run_dir) / RECORD)
+    return _norm.apply(_norm.Normalisation.from_dict(stored["normalisation"]), x)
 
 
 def digits(cfg: DataConfig) -> Dataset:
-    return subsample(load_digits(test_size=cfg.test_fraction, seed=cfg.seed), cfg.n_train, cfg.n_test, cfg.seed)
+    return _finish(load_digits(test_size=cfg.test_fraction, seed=cfg.seed), cfg)
 
 
 def mnist(cfg: DataConfig) -> Dataset:
-    return load_mnist(cfg.path, n_train=cfg.n_train, n_test=cfg.n_test, crop=cfg.crop, seed=cfg.seed)
+    data = load_mnist(cfg.path, n_train=cfg.n_train, n_test=cfg.n_test, crop=cfg.crop, seed=cfg.seed)
+    return _finish(data, dataclasses.replace(cfg, n_train=None, n_test=None))  # already subset by the loader
 
 
 def npz(cfg: DataConfig) -> Dataset:
-    return subsample(load_npz(cfg.path), cfg.n_train, cfg.n_test, cfg.seed)
+    return _finish(load_npz(cfg.path, cfg.test_fraction, cfg.seed), cfg)
+
+
+def csv(cfg: DataConfig) -> Dataset:
+    return _finish(load_table(cfg.path, cfg.label, cfg.test_fraction, cfg.seed), cfg)
+
+
+parquet = csv
 
 
 def omniglot(cfg: DataConfig) -> Dataset:
@@ -94,4 +182,4 @@ def omniglot(cfg: DataConfig) -> Dataset:
     t = lambda a, dt: torch.as_tensor(a, dtype=dt)
     data = Dataset(t(x[~test], torch.float32), t(y[~test], torch.int64), t(x[test], torch.float32),
                    t(y[test], torch.int64), (cfg.size, cfg.size))
-    return subsample(data, cfg.n_train, cfg.n_test, cfg.seed)
+    return _finish(data, cfg)

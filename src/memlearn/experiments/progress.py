@@ -66,3 +66,44 @@ class RunProgress:
             self._progress.console.print("  ".join(parts), soft_wrap=True, highlight=False)
         elif "step" in record:
             self._progress.update(self._task, info=f"step {record['step']}")
+
+
+class TensorBoardLog:
+    """Writes the numeric fields of the same records to TensorBoard (``torch.utils.tensorboard``), one scalar
+    per field: step records against the global step, epoch records against the epoch.
+
+    Needs the ``tensorboard`` package, which memlearn does not depend on: :meth:`open` raises ImportError
+    with the fix when it is missing.
+    """
+
+    _STEP = ("loss", "pulses", "energy")
+    _EPOCH = ("train_loss", "train_accuracy", "test_accuracy", "float_test_accuracy", "float_train_loss", "pulses",
+              "energy", "train_energy")
+
+    def __init__(self, writer: Any) -> None:
+        self.writer = writer
+
+    @staticmethod
+    def open(folder) -> "TensorBoardLog":
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError as exc:
+            raise ImportError(f"train.tensorboard = true needs the tensorboard package ({exc}); "
+                              "pip install tensorboard, or set train.tensorboard = false") from None
+        return TensorBoardLog(SummaryWriter(log_dir=str(folder)))
+
+    def __call__(self, record: dict) -> None:
+        if "test_accuracy" in record and "epoch" in record:
+            keys, prefix, x = self._EPOCH, "epoch", record["epoch"]
+        elif "step" in record and "batch" in record:
+            keys, prefix, x = self._STEP, "step", record["step"]
+        else:
+            return
+        for k in keys:
+            v = record.get(k)
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                self.writer.add_scalar(f"{prefix}/{k}", v, x)
+
+    def close(self) -> None:
+        self.writer.flush()
+        self.writer.close()

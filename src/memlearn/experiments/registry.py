@@ -61,6 +61,11 @@ def build_device(section: dict) -> Any:
         raise ConfigError(f"[device] must be a table, got {section!r}")
     from memlearn.devices.config import device_from_dict
 
+    if "file" in section:  # a TOML with a [device] table (`memlearn devices fit --out`): it names the device (its
+        # preset or model replaces the config's, so `--set device.file=...` works on any config); other keys override it
+        section = {**_device_file(section["file"]),
+                   **{k: v for k, v in section.items() if k not in ("file", "preset", "model")}}
+
     try:
         return device_from_dict(dict(section))
     except ConfigError:
@@ -68,6 +73,23 @@ def build_device(section: dict) -> Any:
     except (ValueError, TypeError, KeyError) as exc:
         msg = str(exc).strip("'\"")
         raise ConfigError(msg if msg.startswith("device") else f"[device] {msg}") from None
+
+
+def _device_file(path: Any) -> dict:
+    """The ``[device]`` table of the TOML at ``path`` (``device.file``)."""
+    import tomllib
+    from pathlib import Path
+
+    if not isinstance(path, str):
+        raise ConfigError(f"[device.file] = {path!r}: give the path of a TOML with a [device] table")
+    try:
+        with open(Path(path).expanduser(), "rb") as f:
+            table = tomllib.load(f).get("device")
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"[device.file] = {path!r}: cannot read it ({exc})") from None
+    if not isinstance(table, dict) or "file" in table:
+        raise ConfigError(f"[device.file] = {path!r}: the file needs a [device] table (without its own file key)")
+    return table
 
 
 # --- tiles ------------------------------------------------------------------------------------
@@ -246,19 +268,21 @@ DATASETS: dict[str, Callable[[DataConfig], Any]] = {
     "mnist": _data.mnist,
     "omniglot": _data.omniglot,
     "npz": _data.npz,
+    "csv": _data.csv,
+    "parquet": _data.parquet,
 }
 """``[data] name`` -> loader."""
 
 
 def load_data(section: dict) -> Any:
-    """A :class:`memlearn.datasets.Dataset` from ``[data]``: ``name`` = digits | mnist | omniglot | npz
-    (fields: :class:`memlearn.experiments.data.DataConfig`)."""
+    """A :class:`memlearn.datasets.Dataset` from ``[data]``: ``name`` = digits | mnist | omniglot | npz | csv |
+    parquet (fields: :class:`memlearn.experiments.data.DataConfig`), normalised as configured."""
     if not isinstance(section, dict):
         raise ConfigError(f"[data] must be a table, got {section!r}")
     cfg = validate(DataConfig, dict(section), "data")
     try:
         return DATASETS[cfg.name](cfg)
-    except (FileNotFoundError, OSError) as exc:
+    except (FileNotFoundError, OSError, _data.DataFileError) as exc:
         raise ConfigError(f"[data] name = {cfg.name!r}: {exc}") from None
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -18,8 +19,10 @@ import torch
 from torch import nn
 
 from memlearn.crossbar.crossbar import Crossbar
-from memlearn.experiments import registry
+from memlearn.experiments import clipping, registry
+from memlearn.experiments import data as data_files
 from memlearn.experiments.health import chance_problem, check_devices, check_runaway, verdict
+from memlearn.experiments.progress import TensorBoardLog
 from memlearn.experiments.kinds.train_config import SECTIONS, EvalConfig, LearningConfig, ModelConfig, TrainConfig
 from memlearn.experiments.schema import ConfigError, validate
 from memlearn.experiments.storage import CorruptFileError, JsonLines, load_checkpoint, save_checkpoint
@@ -98,8 +101,19 @@ def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> 
     dev = torch.device(cfg.train.torch_device)
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError("[train.torch_device] = 'cuda' but this torch build sees no CUDA device; use \"cpu\"")
+    board = None
+    if cfg.train.tensorboard:
+        try:
+            board = TensorBoardLog.open(Path(run_dir) / "tensorboard")
+        except ImportError as exc:
+            raise ConfigError(f"[train.tensorboard] {exc}") from None
+    emit = log if board is None else (lambda record: (log(record), board(record)))
     data = registry.load_data(config.get("data", {}))
     _check_finite(data)
+    try:
+        data_files.persist(data, run_dir)
+    except data_files.DataFileError as exc:
+        raise ConfigError(f"[data] {exc}") from None
     tile_config = registry.build_tile_config(config)
     rule = registry.build_rule(config.get("learning", {}))
     x_tr, y_tr, x_te, y_te = (t.to(dev) for t in (data.x_train, data.y_train, data.x_test, data.y_test))
@@ -157,6 +171,11 @@ def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> 
 
     if not ckpt_path.exists():
         checkpoint(0)
+    range_warnings = clipping.warnings_for(clipping.measure(model, x_tr))
+    if range_warnings and config.get("data", {}).get("strict_range", False):
+        raise ConfigError("[data.strict_range] inputs exceed the chip's input range: " + "; ".join(range_warnings))
+    for w in range_warnings:
+        warnings.warn(w, clipping.InputRangeWarning, stacklevel=2)
     n_batches = -(-len(y_tr) // cfg.train.batch_size)
     for epoch in range(start_epoch + 1, cfg.train.epochs + 1):
         def on_batch(rec: dict, epoch: int = epoch) -> None:
@@ -165,21 +184,23 @@ def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> 
             check_runaway(rec["loss"], chance_loss, "training loss", f"epoch {epoch}, batch {rec['step'] + 1}",
                           "lower learning.lr (or use a device with more states)", model)
             if (rec["step"] + 1) % cfg.train.log_every == 0 or rec["step"] + 1 == n_batches:
-                log({"step": step, "epoch": epoch, "batch": rec["step"] + 1, "n_batches": n_batches,
+                emit({"step": step, "epoch": epoch, "batch": rec["step"] + 1, "n_batches": n_batches,
                      "n_epochs": cfg.train.epochs, "loss": rec["loss"], "pulses": pulses(model), "energy": energy(model)})
 
+        spent = energy(model)
         stats = train_epoch(model, opt, x_tr, y_tr, cfg.train.batch_size, order, on_batch)
+        spent = energy(model) - spent if spent is not None else None
         check_devices(model, f"end of epoch {epoch}", cfg.train.max_saturation)
         record: dict[str, Any] = {"epoch": epoch, "n_epochs": cfg.train.epochs, "train_loss": stats["loss"],
                                   "train_accuracy": stats["accuracy"], "test_accuracy": evaluate(model, x_te, y_te),
-                                  "pulses": pulses(model), "energy": energy(model)}
+                                  "pulses": pulses(model), "energy": energy(model), "train_energy": spent}
         if twin is not None:
             fstats = train_epoch(twin, twin_opt, x_tr, y_tr, cfg.train.batch_size, twin_order)
             check_runaway(fstats["loss"], chance_loss, "float baseline loss", f"epoch {epoch}",
                           "lower train.float_lr (or learning.lr, which it defaults to)")
             record.update(float_train_loss=fstats["loss"], float_test_accuracy=evaluate(twin, x_te, y_te))
         history.append(record)
-        log(record)
+        emit(record)
         checkpoint(epoch)
 
     final = history[-1] if history else {}
@@ -191,11 +212,14 @@ def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> 
         log({"epoch": cfg.train.epochs, "drift_time": float(t), "drift_test_accuracy": drift[-1]["test_accuracy"]})
     for tile in _tiles(model).values():
         _set_read_time(tile, None)
+    if board is not None:
+        board.close()
 
     run_dir = Path(run_dir)
     writes = {name: t.array.n_writes.cpu().numpy() for name, t in _tiles(model).items()}
     if cfg.train.figures:
-        _write_figures(run_dir, history, g_before, _conductances(model), writes, drift)
+        _write_figures(run_dir, history, g_before, _conductances(model), writes, drift,
+                       tile_config.device.drift is not None)
     n_devices = sum(int(t.array.g.numel()) for t in _tiles(model).values())
     chance, n_test = 1.0 / data.n_classes, len(y_te)
     health = verdict([
@@ -205,7 +229,11 @@ def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> 
                        "the float twin did not learn: check the data and train.float_lr")
         if twin is not None else None,
     ])
+    clipped = clipping.measure(model, x_te)
+    saturated = clipping.saturation_status(clipped)
+    spent = [h.get("train_energy") for h in history]
     return {
+        **({"status": saturated[0], "reason": saturated[1]} if saturated else {}),
         "test_accuracy": final.get("test_accuracy"),
         "float_test_accuracy": final.get("float_test_accuracy"),
         "train_loss": final.get("train_loss"),
@@ -217,21 +245,42 @@ def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> 
         "layers": sizes,
         "drift": drift,
         **health,
+        "clipping": [c.to_dict() for c in clipped],
+        "energy_per_train_sample": (sum(spent) / (len(spent) * len(y_tr)) if spent and None not in spent else None),
+        "energy_per_inference": _inference_energy(model, x_te),
+        "worn_out_devices": _worn_out(model),
+        "drift_model": tile_config.device.drift is not None,
+        "warnings": range_warnings,
     }
 
 
+def _inference_energy(model: nn.Module, x: torch.Tensor) -> float | None:
+    """Energy (J) of one inference, from a forward pass of ``x`` through a copy of the model."""
+    import copy
+
+    twin = copy.deepcopy(model)
+    before = energy(twin)
+    if before is None or len(x) == 0:
+        return None
+    evaluate(twin, x, torch.zeros(len(x), dtype=torch.int64, device=x.device))
+    return (energy(twin) - before) / len(x)
+
+
+def _worn_out(model: nn.Module) -> int:
+    """Devices whose cumulative write pulses exceed their endurance budget."""
+    return sum(int((t.array.n_writes.to(t.array.state.endurance.dtype) > t.array.state.endurance).sum())
+               for t in _tiles(model).values())
+
+
 def _write_figures(run_dir: Path, history: list[dict], g_before: dict, g_after: dict, writes: dict,
-                   drift: list[dict]) -> None:
+                   drift: list[dict], drift_model: bool) -> None:
     from memlearn.experiments import figures  # matplotlib is imported only when figures are drawn
 
     figures.learning_curves(history, run_dir / "fig_learning_curves.png")
     figures.conductance_histograms(g_before, g_after, run_dir / "fig_conductances.png")
     figures.pulses_per_device(writes, run_dir / "fig_pulses_per_device.png")
-    if drift:
+    if drift and drift_model:
         figures.accuracy_vs_drift([d["time"] for d in drift], [d["test_accuracy"] for d in drift],
                                   run_dir / "fig_accuracy_vs_drift.png")
-        figures.write_table(drift, run_dir / "table_drift.md")
-    figures.write_table([{"epoch": h["epoch"], "test_accuracy": h["test_accuracy"],
-                          "float_test_accuracy": h.get("float_test_accuracy"), "train_loss": h["train_loss"],
-                          "pulses": h["pulses"], "energy (J)": h["energy"]} for h in history],
-                        run_dir / "table_epochs.md")
+    for stale in ("table_drift.md", "table_epochs.md"):  # the report renders these from summary and metrics
+        (run_dir / stale).unlink(missing_ok=True)

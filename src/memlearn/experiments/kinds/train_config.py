@@ -65,6 +65,8 @@ class TrainConfig:
     """Write the run's figures (learning curves, conductance histograms, pulses per device, drift); sweeps may turn them off."""
     torch_device: Literal["cpu", "cuda"] = "cpu"
     """Where tensors live; ``cuda`` needs a GPU build of torch."""
+    tensorboard: bool = False
+    """Also log the metrics to TensorBoard in ``<run folder>/tensorboard`` (needs the optional ``tensorboard`` package)."""
 
     def __post_init__(self) -> None:
         check_loop(self.epochs, self.batch_size)
