@@ -221,19 +221,19 @@ def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> 
         _write_figures(run_dir, history, g_before, _conductances(model), writes, drift,
                        tile_config.device.drift is not None)
     n_devices = sum(int(t.array.g.numel()) for t in _tiles(model).values())
+    clipped = clipping.measure(model, x_te)
+    saturated = clipping.saturation_status(clipped)
     chance, n_test = 1.0 / data.n_classes, len(y_te)
-    health = verdict([
+    health = verdict([  # a saturating ADC first: it is the cause when the chip then sits at chance
+        {"status": saturated[0], "reason": saturated[1]} if saturated else None,
         chance_problem(final.get("test_accuracy"), chance, n_test, "final test accuracy on the chip",
                        "the chip did not learn: check learning.lr, the device and the crossbar's DAC/ADC ranges"),
         chance_problem(final.get("float_test_accuracy"), chance, n_test, "final float baseline accuracy",
                        "the float twin did not learn: check the data and train.float_lr")
         if twin is not None else None,
     ])
-    clipped = clipping.measure(model, x_te)
-    saturated = clipping.saturation_status(clipped)
     spent = [h.get("train_energy") for h in history]
     return {
-        **({"status": saturated[0], "reason": saturated[1]} if saturated else {}),
         "test_accuracy": final.get("test_accuracy"),
         "float_test_accuracy": final.get("float_test_accuracy"),
         "train_loss": final.get("train_loss"),
