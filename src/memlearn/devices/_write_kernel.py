@@ -9,11 +9,13 @@ by torch), the same order of writes.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
-
-def MAP(n, xi, p):  # noqa: N802 - placeholder, rebound to a declared map before compiling
-    raise NotImplementedError("write_template is compiled with a declared map bound to MAP")
+MAP: Callable[[float, float, np.ndarray], tuple[float, float]]
+"""The declared n-pulse map ``(a, b) = MAP(n, xi, p)`` the template calls. Declared, not defined:
+:func:`memlearn.devices.pulse_map.compiled_write` supplies it (``_numba.rebind``) for each map."""
 
 
 def write_template(g, index, counts, write_lengths, noise, cols, g_min, g_max, fault, endurance, n_writes,
