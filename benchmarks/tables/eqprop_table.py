@@ -56,20 +56,37 @@ def _rows(base: dict, mnist: bool) -> list[dict]:
     return rows
 
 
-def run_row(spec: dict) -> dict:
+def _ep_network(sizes: list[int], spec: dict):
+    """A row's energy network and rule: float (``device`` None) or on tiles of the row's preset,
+    with its optional read noise and ADC bits (imports inside: workers set their threads first)."""
     import dataclasses
 
+    from memlearn.devices.presets import get_preset
+    from memlearn.devices.read_noise import ReadNoise
+    from memlearn.eqprop import EnergyNetwork
+    from memlearn.nn.tile import TileConfig
+    from memlearn.periphery.adc import ADC
+    from memlearn.rules import DeterministicPulse, MixedPrecision, StochasticPulse
+
+    if spec.get("device") is None:
+        return EnergyNetwork(sizes, seed=0, analog=False), None
+    device = get_preset(spec["device"])
+    if spec.get("read_noise"):
+        device = dataclasses.replace(device, read_noise=ReadNoise(relative=spec["read_noise"]))
+    tile = TileConfig(device=device)
+    if spec.get("adc_bits"):
+        tile = dataclasses.replace(tile, adc=ADC(bits=spec["adc_bits"]), adc_backward=ADC(bits=spec["adc_bits"]))
+    return EnergyNetwork(sizes, tile, seed=0), {"deterministic": DeterministicPulse, "stochastic": StochasticPulse,
+                                               "mixed": MixedPrecision}[spec["rule"]]()
+
+
+def run_row(spec: dict) -> dict:
     import torch
 
     from memlearn.datasets import load_digits, load_mnist
-    from memlearn.devices.presets import get_preset
-    from memlearn.devices.read_noise import ReadNoise
     from memlearn.eqprop import (EPConfig, EnergyNetwork, EquilibriumPropagation, NudgeConfig, RelaxConfig,
                                  backprop_twin, evaluate_ep, evaluate_feedforward, train_backprop_epoch, train_bptt_epoch,
                                  train_epoch_ep)
-    from memlearn.nn.tile import TileConfig
-    from memlearn.periphery.adc import ADC
-    from memlearn.rules import DeterministicPulse, StochasticPulse
 
     torch.set_num_threads(1)
     data = load_digits() if spec["data"] == "digits" else load_mnist(n_train=spec["n_train"], n_test=spec["n_test"])
@@ -93,17 +110,7 @@ def run_row(spec: dict) -> dict:
             train_backprop_epoch(twin, opt, data.x_train, data.y_train, spec["batch"], g)
         acc, steps = evaluate_feedforward(twin, data.x_test, data.y_test), None
     else:
-        if spec["device"] is None:
-            net, rule = EnergyNetwork(sizes, seed=0, analog=False), None
-        else:
-            device = get_preset(spec["device"])
-            if spec.get("read_noise"):
-                device = dataclasses.replace(device, read_noise=ReadNoise(relative=spec["read_noise"]))
-            tile = TileConfig(device=device)
-            if spec.get("adc_bits"):
-                tile = dataclasses.replace(tile, adc=ADC(bits=spec["adc_bits"]), adc_backward=ADC(bits=spec["adc_bits"]))
-            net = EnergyNetwork(sizes, tile, seed=0)
-            rule = DeterministicPulse() if spec["rule"] == "deterministic" else StochasticPulse()
+        net, rule = _ep_network(sizes, spec)
         learner = EquilibriumPropagation(net, cfg, spec["lr"], rule=rule)
         for _ in range(spec["epochs"]):
             info = train_epoch_ep(learner, data.x_train, data.y_train, spec["batch"], g)
@@ -202,17 +209,10 @@ def full_rows() -> list[dict]:
 
 def _full_row(spec: dict, data, log) -> None:
     """Train one ``--full`` row, calling ``log(record)`` after every epoch."""
-    import dataclasses
-
     import torch
 
-    from memlearn.devices.presets import get_preset
-    from memlearn.devices.read_noise import ReadNoise
     from memlearn.eqprop import (EPConfig, EnergyNetwork, EquilibriumPropagation, NudgeConfig, RelaxConfig, backprop_twin,
                                  evaluate_ep, evaluate_feedforward, one_hot, train_backprop_epoch, train_epoch_ep)
-    from memlearn.nn.tile import TileConfig
-    from memlearn.periphery.adc import ADC
-    from memlearn.rules import MixedPrecision, StochasticPulse
 
     torch.set_num_threads(1)
     g = torch.Generator().manual_seed(0)
@@ -244,17 +244,7 @@ def _full_row(spec: dict, data, log) -> None:
             log({"epoch": epoch, "epoch_s": time.perf_counter() - t0, "train_accuracy": info["accuracy"],
                  "test_accuracy": evaluate_feedforward(twin, data.x_test, data.y_test)})
         return
-    if spec.get("device") is None:
-        net, rule = EnergyNetwork(spec["sizes"], seed=0, analog=False), None
-    else:
-        device = get_preset(spec["device"])
-        if spec.get("read_noise"):
-            device = dataclasses.replace(device, read_noise=ReadNoise(relative=spec["read_noise"]))
-        tile = TileConfig(device=device)
-        if spec.get("adc_bits"):
-            tile = dataclasses.replace(tile, adc=ADC(bits=spec["adc_bits"]), adc_backward=ADC(bits=spec["adc_bits"]))
-        net = EnergyNetwork(spec["sizes"], tile, seed=0)
-        rule = MixedPrecision() if spec["rule"] == "mixed" else StochasticPulse()
+    net, rule = _ep_network(spec["sizes"], spec)
     learner = EquilibriumPropagation(net, cfg, spec["lr"], rule=rule)
     for epoch in range(1, spec["epochs"] + 1):
         t0 = time.perf_counter()

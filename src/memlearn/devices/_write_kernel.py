@@ -59,7 +59,7 @@ def write_template(g, index, counts, write_lengths, noise, cols, g_min, g_max, f
                         row[q] = col[k]
                         q += 1
                     xi = np.float64(noise[e]) if noisy else 0.0
-                    a, b = MAP(np.float64(c), xi, row)
+                    a, b = MAP(np.float64(c), xi, row)  # noqa: F821 - MAP is bound by compiled_write
                     v = (g0 + a * g0) + b
                     g[k] = min(max(v, np.float64(g_min[k])), np.float64(g_max[k]))
             e += 1
