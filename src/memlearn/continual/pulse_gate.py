@@ -22,6 +22,7 @@ def gated(pulses: Pulses, gate: Tensor, generator: torch.Generator) -> Pulses:
     """``pulses`` (either layout) with every count of weight ``ij`` scaled by ``gate[i, j]``
     (:func:`gate_pulses`): how a strategy in ``chain(rule, strategy)`` gates *any* rule's pulses
     without knowing how the rule works."""
+    pulses = pulses.as_events()
     if pulses.index is None:
         return Pulses.dense(gate_pulses(pulses.counts, gate, generator))
     counts = gate_pulses(pulses.counts, gate.reshape(-1).index_select(0, pulses.index), generator)

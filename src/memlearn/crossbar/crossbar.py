@@ -6,6 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from memlearn.crossbar.cost import CostConfig, PulseCounter
+from memlearn.devices.coincidences import Coincidences
 from memlearn.devices.device import Device
 from memlearn.devices.state import FREE, DeviceState
 
@@ -98,6 +99,25 @@ class Crossbar(nn.Module):
         if n.is_floating_point() or n.dtype == torch.bool:
             raise TypeError(f"pulse counts must be an integer tensor, got {n.dtype}")
         return self._write(index.contiguous(), n.contiguous(), lengths, generator)
+
+    @torch.no_grad()
+    def apply_coincidences(self, trains: Coincidences, table: Tensor, table_sign: Tensor | None,
+                           generator: torch.Generator) -> Tensor:
+        """Apply packed per-sample row and column pulse trains: each sample's coincidences pulse the
+        devices ``table`` (in, out, k) of their weights (signs ``table_sign``, or all +1), sample by
+        sample, in one compiled pass (``Device.write_coincidences``; only where
+        :meth:`writes_coincidences`). Same physics and counts as :meth:`apply_pulse_sequence` of the
+        listed events. Returns the number of pulses applied."""
+        state = self.state
+        written = self.device_model.write_coincidences(self.g, trains, table, table_sign, state, generator,
+                                                       n_writes=self.n_writes)
+        if written.state is not state:
+            self._set_state(written.state)
+        return self.pulse_counter.record(written.pulses, written.steps, written.pulse_conductance)
+
+    def writes_coincidences(self) -> bool:
+        """Whether :meth:`apply_coincidences` applies to this array (CPU, numba, a declared pulse map)."""
+        return self.device_model.writes_coincidences(self.g, self.state)
 
     def _write(self, index: Tensor | None, n: Tensor, lengths: list[int] | None, generator: torch.Generator) -> Tensor:
         """The device writes the buffers; the pulse counter records its totals (one accounting path)."""

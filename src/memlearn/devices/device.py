@@ -13,7 +13,8 @@ from memlearn.devices.faults import Faults
 from memlearn.devices.read_noise import ReadNoise
 from memlearn.devices.response import PulseResponse
 from memlearn.devices.state import FREE, STUCK_AT_GMAX, STUCK_AT_GMIN, WORN_OUT, DeviceState
-from memlearn.devices.write import Written, dense_pulse, few_pulsed, write
+from memlearn.devices.coincidences import Coincidences
+from memlearn.devices.write import Written, dense_pulse, few_pulsed, write, write_coincidences, writes_coincidences
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,6 +75,18 @@ class Device:
         past their endurance worn out (checked after the last write). Returns the totals and the
         state afterwards (:class:`memlearn.devices.write.Written`)."""
         return write(self, g, index, n, lengths, state, generator, n_writes)
+
+    def write_coincidences(self, g: Tensor, trains: Coincidences, table: Tensor, table_sign: Tensor | None,
+                           state: DeviceState, generator: torch.Generator, n_writes: Tensor | None = None) -> Written:
+        """Apply packed per-sample pulse trains (:class:`Coincidences`): each sample's coincidences
+        pulse the devices ``table`` (weights, k) of their weights, in one compiled pass; the same
+        writes as :meth:`write` of the listed events, bit for bit. Only where
+        :meth:`writes_coincidences` (else list the events and call :meth:`write`)."""
+        return write_coincidences(self, g, trains, table, table_sign, state, generator, n_writes)
+
+    def writes_coincidences(self, g: Tensor, state: DeviceState) -> bool:
+        """Whether :meth:`write_coincidences` can write ``g`` (numba on, CPU, a declared pulse map)."""
+        return writes_coincidences(self, g, state)
 
     def read(self, g: Tensor, state: DeviceState, t: float | None = None,
              generator: torch.Generator | None = None) -> Tensor:

@@ -42,7 +42,7 @@ class PulseMap:
     """Whether ``fn`` reads ``xi`` (a normal is then drawn per event; else ``xi = 0``)."""
 
 
-_KERNELS: dict[Callable, Callable] = {}
+_KERNELS: dict[tuple[Callable, str], Callable] = {}
 
 
 def _tag(fn: Callable) -> str:
@@ -55,11 +55,21 @@ def _tag(fn: Callable) -> str:
 def compiled_write(pulse_map: PulseMap) -> Callable:
     """The write kernel (:func:`memlearn.devices._write_kernel.write_template`) with this map
     compiled in; built once per map and process, cached on disk across processes."""
+    return _compiled(pulse_map, "write_template")
+
+
+def compiled_coincidences(pulse_map: PulseMap) -> Callable:
+    """The coincidence write (:func:`memlearn.devices._write_kernel.coincidence_template`) with
+    this map compiled in (built once per map and process, cached on disk)."""
+    return _compiled(pulse_map, "coincidence_template")
+
+
+def _compiled(pulse_map: PulseMap, template: str) -> Callable:
     fn = pulse_map.fn
-    kernel = _KERNELS.get(fn)
+    kernel = _KERNELS.get((fn, template))
     if kernel is None:
         name = f"{fn.__module__}.{fn.__qualname__}".replace(".", "_")
         scalar = _numba.rebind(fn, f"{name}_scalar", {"ops": map_ops.SCALAR}, inline=True)
-        kernel = _KERNELS[fn] = _numba.rebind(_write_kernel.write_template, f"write_{name}_{_tag(fn)}",
-                                              {"MAP": scalar})
+        kernel = _KERNELS[(fn, template)] = _numba.rebind(getattr(_write_kernel, template),
+                                                          f"{template}_{name}_{_tag(fn)}", {"MAP": scalar})
     return kernel

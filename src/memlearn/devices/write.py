@@ -28,7 +28,8 @@ import torch
 from torch import Tensor
 
 from memlearn import _numba
-from memlearn.devices.pulse_map import PulseMap, compiled_write
+from memlearn.devices.coincidences import Coincidences
+from memlearn.devices.pulse_map import PulseMap, compiled_coincidences, compiled_write
 from memlearn.devices.response import SPARSE_FRACTION
 from memlearn.devices.state import FREE, DeviceState
 
@@ -105,6 +106,52 @@ def write(device: "Device", g: Tensor, index: Tensor | None, n: Tensor, lengths:
     if _numba.usable(g, flat_n):
         return _compiled(device, pulse_map, g, index, flat_n, lengths, noise, state, n_writes, faults)
     return _torch(device, pulse_map, g, index, flat_n, lengths, noise, state, n_writes, faults)
+
+
+def writes_coincidences(device: "Device", g: Tensor, state: DeviceState) -> bool:
+    """Whether :func:`write_coincidences` applies: numba on, a CPU float array and a response with
+    a declared map of per-device parameters (else the caller lists the events and calls :func:`write`)."""
+    return (_numba.usable(g) and g.dtype in (torch.float32, torch.float64) and device.response.pulse_map() is not None
+            and all(v.shape == g.shape for v in state.params.values()))
+
+
+def write_coincidences(device: "Device", g: Tensor, trains: Coincidences, table: Tensor, table_sign: Tensor | None,
+                       state: DeviceState, generator: torch.Generator, n_writes: Tensor | None = None) -> Written:
+    """Apply per-sample coincidence writes in place, in one compiled pass (where
+    :func:`writes_coincidences`): the same events, normal draws, physics and accounting as
+    :func:`write` of the listed events (weight ``w``'s devices ``table[w k: w k + k]``, pulse signs
+    ``table_sign`` at the same positions or all +1), bit for bit.
+
+    Args:
+        table: (in, out, k) int64, the flat device index of the ``k`` devices of weight ``(j, i)``
+            at ``[i, j]`` (input-major: the order the kernel visits them).
+        table_sign: (in, out, k) int32 pulse signs (``None``: all +1).
+    """
+    pulse_map = device.response.pulse_map()
+    k = table.shape[2]
+    n_events = trains.events * k
+    noise = (torch.randn(n_events, generator=generator, dtype=g.dtype, device=g.device) if pulse_map.noisy
+             else _empty(g.dtype))
+    params = state.params
+    cols = tuple(params[key].reshape(-1).numpy() for key in pulse_map.params)
+    wear = _wears(device, n_writes)
+    faults = device.faults is not None
+    pulses, steps, conductance, worn, done = compiled_coincidences(pulse_map)(
+        g.view(-1).numpy(), trains.wx, trains.ax, trains.kx, trains.wd, trains.ad, trains.kd, trains.sign_x,
+        trains.sign_d, trains.sign_d.shape[1], table.reshape(-1).numpy(),
+        _empty(torch.int32).numpy() if table_sign is None else table_sign.reshape(-1).numpy(),
+        k, n_events, noise.numpy(), cols, params["g_min"].reshape(-1).numpy(), params["g_max"].reshape(-1).numpy(),
+        state.fault.reshape(-1).numpy() if faults else _empty(torch.int8).numpy(), state.endurance.reshape(-1).numpy(),
+        _empty(torch.int64).numpy() if n_writes is None else n_writes.view(-1).numpy(), wear)
+    if done != n_events:  # the packed trains and their count disagree: a caller bug, never physics
+        raise RuntimeError(f"coincidence write made {done} device events, expected {n_events}")
+    torch.autograd.graph.increment_version(g)
+    if n_writes is not None:
+        torch.autograd.graph.increment_version(n_writes)
+    if worn:
+        torch.autograd.graph.increment_version(state.fault)
+    return Written(torch.tensor(pulses, dtype=torch.int64), torch.tensor(steps, dtype=torch.int64),
+                   torch.tensor(conductance, dtype=torch.float64), state)
 
 
 def _compiled(device, pulse_map: PulseMap, g, index, n, lengths, noise, state, n_writes, faults) -> Written:

@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 
 from memlearn.nn.pulses import Pulses
+from memlearn.periphery.pulse_coding import LineTrains, packed_coincidences
 
 if TYPE_CHECKING:
     from memlearn.nn.tile import AnalogTile
@@ -22,6 +23,7 @@ class EventTable:
     def __init__(self) -> None:
         self._table: tuple[Tensor, Tensor | None] | None = None
         self._columns: tuple[tuple[Tensor, ...], tuple[Tensor, ...] | None] | None = None
+        self._input_major: tuple[Tensor, Tensor | None] | None = None
 
     def gather(self, tile: "AnalogTile", w_index: Tensor) -> tuple[Tensor, Tensor | None, int]:
         """The device events of the weights ``w_index``, flat and weight by weight: ``(index, sign,
@@ -41,6 +43,17 @@ class EventTable:
 
         return take(cols), None if sign_cols is None else take(sign_cols), k
 
+    def input_major(self, tile: "AnalogTile") -> tuple[Tensor, Tensor | None]:
+        """The table as (in, out, k), contiguous: the order in which a coincidence write visits
+        the weights (inputs outer), so that its reads of the table are sequential."""
+        index, sign = self.get(tile)
+        cached = self._input_major
+        if cached is None or cached[0].device != index.device:
+            shape = (tile.out_features, tile.in_features, index.shape[1])
+            cached = self._input_major = tuple(None if t is None else t.view(shape).transpose(0, 1).contiguous()
+                                               for t in (index, sign))
+        return cached
+
     def get(self, tile: "AnalogTile") -> tuple[Tensor, Tensor | None]:
         device = tile.array.g.device
         table = self._table
@@ -51,7 +64,7 @@ class EventTable:
                 tile.out_features, tile.in_features)
             sign = sign.view(n_weights, k).to(torch.int32)
             table = self._table = (index.view(n_weights, k), None if bool((sign == 1).all()) else sign)
-            self._columns = None
+            self._columns = self._input_major = None
         return table
 
 
@@ -78,8 +91,26 @@ def write_events(tile: "AnalogTile", w_index: Tensor, n: Tensor, lengths) -> Ten
     return tile.array.apply_pulse_sequence(index, counts, [k * length for length in lengths], tile.generator)
 
 
+def write_trains(tile: "AnalogTile", trains: LineTrains) -> Tensor:
+    """Per-sample line pulse trains: packed and written in one compiled pass where the array
+    allows it (``Crossbar.apply_coincidences``), else as their listed events (the same writes,
+    draws and counts); returns the pulses applied."""
+    array = tile.array
+    if trains.level_x.shape[1] != tile.in_features or trains.level_d.shape[1] != tile.out_features:
+        raise ValueError(f"{tile.name}: pulse trains are for a {trains.level_d.shape[1]}x{trains.level_x.shape[1]} "
+                         f"layer, tile is {tile.out_features}x{tile.in_features}")
+    packed = packed_coincidences(trains) if array.writes_coincidences() else None
+    if packed is None:
+        events = Pulses.trains(trains).as_events()
+        return write_events(tile, events.index, events.counts, list(events.lengths))
+    index, sign = tile.event_table.input_major(tile)
+    return array.apply_coincidences(packed, index, sign, tile.generator)
+
+
 def write(tile: "AnalogTile", pulses: Pulses) -> Tensor:
-    """Apply ``pulses`` (either layout) to ``tile``; returns the pulses applied."""
+    """Apply ``pulses`` (any layout) to ``tile``; returns the pulses applied."""
+    if pulses.line_trains is not None:
+        return write_trains(tile, pulses.line_trains)
     if pulses.index is None:
         return write_dense(tile, pulses.counts)
     return write_events(tile, pulses.index, pulses.counts, list(pulses.lengths))

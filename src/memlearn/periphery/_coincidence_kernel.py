@@ -12,17 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from memlearn._numba import njit
+from memlearn.devices._write_kernel import popcount as _popcount
 
 MAX_LENGTH = 64
 """Longest stream the packed words hold; longer streams take the torch path."""
-
-
-@njit
-def _popcount(v):
-    v = v - ((v >> np.uint64(1)) & np.uint64(0x5555555555555555))
-    v = (v & np.uint64(0x3333333333333333)) + ((v >> np.uint64(2)) & np.uint64(0x3333333333333333))
-    v = (v + (v >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
-    return np.int64((v * np.uint64(0x0101010101010101)) >> np.uint64(56))
 
 
 @njit
@@ -105,6 +98,31 @@ def _summed(w_index, counts, n_in, n_out):
             total[e] = acc[w]
             e += acc[w] != 0
     return total_index[:e], total[:e], np.full(1, e, np.int64)
+
+
+@njit
+def _count_events(wx, kx, wd, kd):
+    """Nonzero coincidences of packed per-sample trains (the events they make, per sample)."""
+    total = 0
+    for b in range(kx.size):
+        for ii in range(kx[b]):
+            word = wx[b, ii]
+            for jj in range(kd[b]):
+                total += _popcount(word & wd[b, jj]) != 0
+    return total
+
+
+@njit
+def _pack_both(pool_x, pool_d, level_x, level_d, lengths):
+    wx, ax, kx = _pack(pool_x, level_x, lengths)
+    wd, ad, kd = _pack(pool_d, level_d, lengths)
+    return wx, ax, kx, wd, ad, kd, _count_events(wx, kx, wd, kd)
+
+
+def pack_trains(pool_x, pool_d, level_x, level_d, lengths):
+    """Both sides' packed words (see :func:`_pack`) and the number of nonzero per-sample
+    coincidences: ``(wx, ax, kx, wd, ad, kd, events)``, one compiled call."""
+    return _pack_both(pool_x, pool_d, level_x, level_d, lengths)
 
 
 def coincidence_kernel(pool_x, pool_d, level_x, level_d, sign_x, sign_d, lengths, per_sample):

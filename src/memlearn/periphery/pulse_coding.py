@@ -18,7 +18,8 @@ import torch
 from torch import Tensor
 
 from memlearn import _numba
-from memlearn.periphery._coincidence_kernel import MAX_LENGTH, coincidence_kernel
+from memlearn.devices.coincidences import Coincidences
+from memlearn.periphery._coincidence_kernel import MAX_LENGTH, coincidence_kernel, pack_trains
 
 _P_BITS = 15
 """Resolution of the pulse-probability comparator: probabilities are compared against 15-bit
@@ -94,8 +95,8 @@ def bit_streams(p: Tensor, bl: int, generator: torch.Generator) -> Tensor:
     return (u <= _firing_levels(p).unsqueeze(1)).to(p.dtype)
 
 
-class _Streams(NamedTuple):
-    """One update's stream draws. Uniforms are drawn only for the slots that can fire: for every
+class LineTrains(NamedTuple):
+    """One update's pulse trains on the input and error lines, as drawn. Uniforms are drawn only for the slots that can fire: for every
     sample ``b`` (in order), slot ``t < lengths[b]`` and line with a firing level >= 0, in
     (sample, slot, line) order; ``level_*`` (batch, lines) int16, ``sign_*`` (batch, lines) int8."""
 
@@ -106,10 +107,27 @@ class _Streams(NamedTuple):
     sign_x: Tensor
     sign_d: Tensor  # carries the descent sign
     lengths: Tensor
+    dtype: torch.dtype
+    """The inputs' dtype (the torch path forms the streams in it)."""
+    bl: int
+    """The longest a stream may be (``lengths <= bl``)."""
+
+    @property
+    def batch(self) -> int:
+        return self.level_x.shape[0]
+
+
+def line_trains(x: Tensor, d: Tensor, lr: float, dw_min: float, bl: int, generator: torch.Generator, *,
+                update_management: bool = True, bl_management: bool = True) -> LineTrains:
+    """Draw one update's pulse trains (Gokmen & Vlasov 2016, Eq. 5-6): probabilities from
+    :func:`management_scales`, each sample's length from :func:`managed_lengths` (with
+    ``bl_management``), 15-bit uniforms only for the slots that can fire (see :class:`LineTrains`).
+    ``x`` (batch, in) and ``d`` (batch, out) are not modified."""
+    return _draw_streams(x, d, lr, dw_min, bl, generator, update_management, bl_management)
 
 
 def _draw_streams(x: Tensor, d: Tensor, lr: float, dw_min: float, bl: int, generator: torch.Generator,
-                  update_management: bool, bl_management: bool) -> _Streams:
+                  update_management: bool, bl_management: bool) -> LineTrains:
     batch = x.shape[0]
     x_abs, d_abs = x.abs(), d.abs()
     x_max = x_abs.amax(dim=1, keepdim=True) if x.shape[1] else x_abs.new_zeros(batch, 1)
@@ -124,11 +142,12 @@ def _draw_streams(x: Tensor, d: Tensor, lr: float, dw_min: float, bl: int, gener
     slots = torch.stack([level_x.ge(0).sum(1), level_d.ge(0).sum(1)]).mul_(lengths).sum(1).tolist()
     pool_x = _uniforms(slots[0], generator, x.device)
     pool_d = _uniforms(slots[1], generator, x.device)
-    return _Streams(pool_x, pool_d, level_x, level_d, x.sign().to(torch.int8), d.sign().neg_().to(torch.int8), lengths)
+    return LineTrains(pool_x, pool_d, level_x, level_d, x.sign().to(torch.int8), d.sign().neg_().to(torch.int8), lengths,
+                      x.dtype, bl)
 
 
 def _signed_bits(pool: Tensor, level: Tensor, sign: Tensor, lengths: Tensor, dtype: torch.dtype) -> Tensor:
-    """(batch, BL, n) streams in {-1, 0, 1} from the drawn uniforms (see ``_Streams``); slots past a
+    """(batch, BL, n) streams in {-1, 0, 1} from the drawn uniforms (see ``LineTrains``); slots past a
     sample's own length stay empty."""
     length = int(lengths.max()) if lengths.numel() else 1
     live = torch.arange(length, device=level.device) < lengths.unsqueeze(1)  # (batch, BL)
@@ -160,15 +179,37 @@ def stochastic_events(x: Tensor, d: Tensor, lr: float, dw_min: float, bl: int, g
     coincidences with popcounts (:mod:`memlearn.periphery._coincidence_kernel`); it reads the same
     random draws and returns the same events in the same order as the torch path.
     """
-    s = _draw_streams(x, d, lr, dw_min, bl, generator, update_management, bl_management)
-    if _numba.usable(x, d) and bl <= MAX_LENGTH and x.shape[0]:
+    return train_events(_draw_streams(x, d, lr, dw_min, bl, generator, update_management, bl_management), per_sample)
+
+
+def train_events(trains: LineTrains, per_sample: bool) -> tuple[Tensor, Tensor, list[int]]:
+    """The coincidence events of drawn trains, ``(w_index, n, lengths)`` (see :func:`coincidence_events`):
+    compiled popcounts on the CPU, :func:`coincidence_events` of the signed streams otherwise; the
+    same events in the same order either way."""
+    s = trains
+    if _numba.usable(s.level_x, s.level_d) and _packable(s):
         w_index, n, lengths = coincidence_kernel(
             s.pool_x.numpy(), s.pool_d.numpy(), s.level_x.numpy(), s.level_d.numpy(), s.sign_x.numpy(),
             s.sign_d.numpy(), s.lengths.numpy(), per_sample)
         return torch.from_numpy(w_index), torch.from_numpy(n), lengths.tolist()
-    sd = _signed_bits(s.pool_d, s.level_d, s.sign_d, s.lengths, d.dtype)
-    sx = _signed_bits(s.pool_x, s.level_x, s.sign_x, s.lengths, x.dtype)
+    sd = _signed_bits(s.pool_d, s.level_d, s.sign_d, s.lengths, s.dtype)
+    sx = _signed_bits(s.pool_x, s.level_x, s.sign_x, s.lengths, s.dtype)
     return coincidence_events(sd, sx, per_sample)
+
+
+def _packable(trains: LineTrains) -> bool:
+    return trains.batch > 0 and trains.bl <= MAX_LENGTH
+
+
+def packed_coincidences(trains: LineTrains) -> Coincidences | None:
+    """The trains packed for the compiled coincidence write (one 64-bit word per line and
+    sample), or ``None`` where it does not apply (CUDA, ``MEMLEARN_NUMBA=0``, streams over 64 slots)."""
+    s = trains
+    if not (_numba.usable(s.level_x, s.level_d) and _packable(s)):
+        return None
+    wx, ax, kx, wd, ad, kd, events = pack_trains(s.pool_x.numpy(), s.pool_d.numpy(), s.level_x.numpy(),
+                                                 s.level_d.numpy(), s.lengths.numpy())
+    return Coincidences(wx, ax, kx, wd, ad, kd, s.sign_x.numpy(), s.sign_d.numpy(), s.level_x.shape[1], int(events))
 
 
 def stochastic_counts(x: Tensor, d: Tensor, lr: float, dw_min: float, bl: int, generator: torch.Generator, *,

@@ -10,7 +10,7 @@ from memlearn.devices.validation import check_range
 from memlearn.nn.pulses import Pulses
 from memlearn.nn.tile import AnalogTile
 from memlearn.periphery.drawn_counts import drawn_events
-from memlearn.periphery.pulse_coding import stochastic_events
+from memlearn.periphery.pulse_coding import line_trains, stochastic_events
 from memlearn.rules.rule import Rule
 from memlearn.rules.update_request import UpdateRequest
 
@@ -67,6 +67,10 @@ class StochasticPulse(Rule):
             return Pulses.events(*drawn_events(
                 request.x, request.d, request.lr, state["dw_min"], self.bl, generator,
                 update_management=self.update_management, bl_management=self.bl_management)), state
+        if self.per_sample:  # the line trains themselves: the tile forms and writes their coincidences
+            return Pulses.trains(line_trains(request.x, request.d, request.lr, state["dw_min"], self.bl, generator,
+                                             update_management=self.update_management,
+                                             bl_management=self.bl_management)), state
         events = stochastic_events(request.x, request.d, request.lr, state["dw_min"], self.bl, generator,
                                    update_management=self.update_management, bl_management=self.bl_management,
                                    per_sample=self.per_sample)
