@@ -89,7 +89,7 @@ def test_local_pool_and_dask_cluster_identical_even_when_a_worker_dies(tmp_path)
 
 
 @pytest.mark.timeout(600)
-def test_crashing_and_hanging_trials_are_recorded_and_only_they_retried(tmp_path):
+def test_crashing_and_hanging_trials_are_recorded_and_only_they_retried(tmp_path, monkeypatch):
     spec = _sweep_file(tmp_path, """
 seeds = 1
 timeout = 600
@@ -109,8 +109,11 @@ timeout = 600
     assert len(read_results(first.folder)) == 2
 
     hang = tmp_path / "hang.toml"
-    hang.write_text(spec.read_text().replace("timeout = 600", "timeout = 0.5").replace('"two"', '"hang"')
+    hang.write_text(spec.read_text().replace("timeout = 600", "timeout = 2").replace('"two"', '"hang"')
                     .replace('[[4], [0]]', '[[4]]'))
+    # The trial stops for good inside its first metrics write (the test-only hang point), so it
+    # times out whatever its start-up time.
+    monkeypatch.setenv("MEMLEARN_KILL_AT", "metrics.jsonl:1:hang")
     timed_out = run_sweep(hang, workers=1, sweeps_dir=tmp_path / "s", progress=False)
     assert timed_out.rows[0]["status"] == "failed" and "timeout" in timed_out.rows[0]["error"]
 

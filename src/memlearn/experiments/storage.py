@@ -11,6 +11,8 @@ so a crafted file cannot run code; anything else is refused naming the file.
 Test-only kill points: with ``MEMLEARN_KILL_AT="<file name>:<n>:<before|after>"`` the process
 SIGKILLs itself inside its n-th write of that file (atomic writes: before or after the rename;
 JSON-lines appends: ``before`` = after half the line, a torn tail, ``after`` = after the line).
+``"<file name>:<n>:hang"`` makes it stop there instead, until it is killed (a deterministic hang
+for the trial-timeout tests).
 """
 
 from __future__ import annotations
@@ -62,8 +64,13 @@ def _kill_point(name: str, when: str, count: bool) -> None:
         _write_counts[name] = _write_counts.get(name, 0) + 1
     target, _, rest = spec.partition(":")
     nth, _, point = rest.partition(":")
-    if target == name and point == when and nth.isdigit() and _write_counts.get(name, 0) == int(nth):
+    if target != name or not nth.isdigit() or _write_counts.get(name, 0) != int(nth):
+        return
+    if point == when:
         os.kill(os.getpid(), signal.SIGKILL)
+    elif point == "hang" and when == "before":
+        while True:  # until the sweep's timeout kills this process
+            signal.pause()
 
 
 _TEMP = re.compile(r"^\..+\.(\d+)\.tmp$")
