@@ -36,6 +36,8 @@ class Crossbar(nn.Module):
         self.device_model = device
         state = device.sample((rows, cols), generator, torch_device, dtype)
         self._state_keys = tuple(state.flat().keys())
+        self._state_names = tuple(f"state_{k}" for k in self._state_keys)
+        self._state_view: tuple[tuple[Tensor, ...], DeviceState] | None = None
         for name, tensor in state.flat().items():
             self.register_buffer(f"state_{name}", tensor)
         self.register_buffer("g", device.initial(state))
@@ -44,7 +46,14 @@ class Crossbar(nn.Module):
 
     @property
     def state(self) -> DeviceState:
-        return DeviceState.unflat({k: getattr(self, f"state_{k}") for k in self._state_keys})
+        """The per-device state as one value, rebuilt only when a buffer was replaced (``.to()``,
+        wear, loading): every write reads it, and rebuilding it costs more than the write's bookkeeping."""
+        buffers = self._buffers
+        tensors = tuple(buffers[name] for name in self._state_names)
+        view = self._state_view
+        if view is None or any(a is not b for a, b in zip(view[0], tensors)):
+            view = self._state_view = (tensors, DeviceState.unflat(dict(zip(self._state_keys, tensors))))
+        return view[1]
 
     def _set_state(self, state: DeviceState) -> None:
         for name, tensor in state.flat().items():

@@ -20,6 +20,7 @@ from torch import Tensor
 from memlearn import _numba
 from memlearn.devices.coincidences import Coincidences
 from memlearn.periphery._coincidence_kernel import MAX_LENGTH, coincidence_kernel, pack_trains
+from memlearn.periphery._train_kernel import prepare_trains
 
 _P_BITS = 15
 """Resolution of the pulse-probability comparator: probabilities are compared against 15-bit
@@ -128,6 +129,10 @@ def line_trains(x: Tensor, d: Tensor, lr: float, dw_min: float, bl: int, generat
 
 def _draw_streams(x: Tensor, d: Tensor, lr: float, dw_min: float, bl: int, generator: torch.Generator,
                   update_management: bool, bl_management: bool) -> LineTrains:
+    if _numba.usable(x, d) and x.dtype == d.dtype == torch.float32:
+        trains = _compiled_streams(x, d, lr, dw_min, bl, generator, update_management, bl_management)
+        if trains is not None:
+            return trains
     batch = x.shape[0]
     x_abs, d_abs = x.abs(), d.abs()
     x_max = x_abs.amax(dim=1, keepdim=True) if x.shape[1] else x_abs.new_zeros(batch, 1)
@@ -144,6 +149,22 @@ def _draw_streams(x: Tensor, d: Tensor, lr: float, dw_min: float, bl: int, gener
     pool_d = _uniforms(slots[1], generator, x.device)
     return LineTrains(pool_x, pool_d, level_x, level_d, x.sign().to(torch.int8), d.sign().neg_().to(torch.int8), lengths,
                       x.dtype, bl)
+
+
+def _compiled_streams(x: Tensor, d: Tensor, lr: float, dw_min: float, bl: int, generator: torch.Generator,
+                      update_management: bool, bl_management: bool) -> LineTrains | None:
+    """:func:`_draw_streams` with its preparation in one compiled pass (bit for bit the same
+    levels, signs and lengths; the same draws); ``None`` for non-finite inputs (the torch path
+    decides what they mean)."""
+    consts = torch.tensor([lr, dw_min, lr / dw_min, 1e-30], dtype=torch.float32).numpy()
+    level_x, level_d, sign_x, sign_d, lengths, slots_x, slots_d, finite = prepare_trains(
+        x.detach().contiguous().numpy(), d.detach().contiguous().numpy(), consts, bl, update_management, bl_management)
+    if not finite:
+        return None
+    pool_x = _uniforms(slots_x, generator, x.device)
+    pool_d = _uniforms(slots_d, generator, x.device)
+    return LineTrains(pool_x, pool_d, torch.from_numpy(level_x), torch.from_numpy(level_d), torch.from_numpy(sign_x),
+                      torch.from_numpy(sign_d), torch.from_numpy(lengths), x.dtype, bl)
 
 
 def _signed_bits(pool: Tensor, level: Tensor, sign: Tensor, lengths: Tensor, dtype: torch.dtype) -> Tensor:
