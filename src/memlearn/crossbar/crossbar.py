@@ -55,6 +55,11 @@ class Crossbar(nn.Module):
             view = self._state_view = (tensors, DeviceState.unflat(dict(zip(self._state_keys, tensors))))
         return view[1]
 
+    def own_buffers(self) -> tuple[Tensor, ...]:
+        """``g``, ``n_writes`` and the state tensors (``buffers(recurse=False)`` without the cost of
+        its generator: read caches key on them at every read)."""
+        return tuple(b for b in self._buffers.values() if b is not None)
+
     def _set_state(self, state: DeviceState) -> None:
         for name, tensor in state.flat().items():
             setattr(self, f"state_{name}", tensor)

@@ -34,7 +34,7 @@ class ReadCache:
 
     @staticmethod
     def key(tile: "AnalogTile") -> tuple:
-        buffers = tuple(tile.array.buffers(recurse=False))
+        buffers = tile.array.own_buffers()
         return (tile.read_time, *map(_VERSION, buffers), *map(Tensor.data_ptr, buffers))
 
     def statistics(self, tile: "AnalogTile") -> ReadStatistics:

@@ -142,7 +142,7 @@ class NominalStep:
 
     def get(self, tile: "AnalogTile") -> float:
         array = tile.array
-        key = tuple((b.data_ptr(), b._version) for b in array.buffers(recurse=False) if b is not array.g
+        key = tuple((b.data_ptr(), b._version) for b in array.own_buffers() if b is not array.g
                     and b is not array.n_writes) + ((tile.w_scale.data_ptr(), tile.w_scale._version),)
         if self._entry is not None and self._entry[0] == key:
             return self._entry[1]
