@@ -10,7 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from memlearn.crossbar.cost import model_cost
-from memlearn.devices.validation import check_range
+from memlearn.validation import check_range
 from memlearn.hardware_aware.chip import ChipConfig, program_tile
 from memlearn.hardware_aware.compensation import DeployedLayer, find_tile
 from memlearn.hardware_aware.layer import strip_hardware_aware, weight_scale
