@@ -63,7 +63,7 @@ def generate() -> str:
     from memlearn.experiments.config import RunHeader
     from memlearn.experiments.data import DataConfig
     from memlearn.experiments.kinds.train_config import EvalConfig, LearningConfig, ModelConfig, TrainConfig
-    from memlearn.experiments.registry import PROGRAMMERS, RULES, _import, rule_class
+    from memlearn.experiments.registry import PROGRAMMERS, RULES, import_target, rule_class
     from memlearn.experiments.sweep import PlotConfig, SweepConfig
     from memlearn.nn.tile import TileConfig
 
@@ -107,13 +107,11 @@ def generate() -> str:
                 "take the fields of their own dataclass, listed below.", "",
                 table(TileConfig, skip=("device",))])
     hints = typing.get_type_hints(TileConfig)
-    from memlearn.experiments.schema import _dataclass_members
-
-    from memlearn.experiments.registry import variant_name
+    from memlearn.experiments.schema import dataclass_members, variant_name
 
     seen: dict[type, str] = {}
     for f in dataclasses.fields(TileConfig):
-        members = _dataclass_members(hints.get(f.name))
+        members = dataclass_members(hints.get(f.name))
         for member in members:
             if f.name == "device":
                 continue
@@ -126,7 +124,7 @@ def generate() -> str:
             out.extend([f"### `[crossbar.{f.name}]` ({member.__name__})", "", _summary(member) + variant, "",
                         table(member)])
     for name, target in PROGRAMMERS.items():
-        cls = _import(target)
+        cls = import_target(target)
         out.extend([f"### `crossbar.programmer = \"{name}\"` ({cls.__name__})", "",
                     "Give the name, or a table `{name = \"...\", <fields>}`.", "", _summary(cls), "", table(cls)])
 
