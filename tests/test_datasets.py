@@ -88,8 +88,7 @@ def test_csv_with_named_label_column(tmp_path):
         load_table(tmp_path / "bad.csv", label="species")
 
 
-def test_parquet_when_a_parquet_engine_is_installed(tmp_path):
-    pytest.importorskip("pyarrow", reason="parquet needs pyarrow (not a memlearn dependency)")
+def test_parquet(tmp_path):
     x, y = _blobs()
     frame = pd.DataFrame(x, columns=[f"f{i}" for i in range(5)])
     frame["label"] = y

@@ -273,7 +273,7 @@ def load_table(path: str | Path, label: str, test_fraction: float = 0.25, seed: 
     """A CSV or parquet table: one row per sample, the ``label`` column holds the class (integers or strings),
     every other column is a numeric feature. Split here (stratified, seeded).
 
-    Parquet needs pandas with pyarrow or fastparquet installed (neither is a dependency of memlearn).
+    Parquet is read by pandas through pyarrow (a dependency of memlearn).
     """
     import pandas as pd
 
@@ -281,11 +281,7 @@ def load_table(path: str | Path, label: str, test_fraction: float = 0.25, seed: 
     if not path.is_file():
         raise FileNotFoundError(f"data file {path} does not exist")
     if path.suffix.lower() == ".parquet":
-        try:
-            frame = pd.read_parquet(path)
-        except ImportError as exc:
-            raise DataFileError(f"{path}: reading parquet needs pyarrow or fastparquet ({exc}); install one, "
-                                "or save the table as CSV") from None
+        frame = pd.read_parquet(path)
     else:
         try:
             frame = pd.read_csv(path)
