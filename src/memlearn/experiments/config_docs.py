@@ -129,6 +129,8 @@ def generate() -> str:
                     "Give the name, or a table `{name = \"...\", <fields>}`.", "", _summary(cls), "", table(cls)])
 
     out.extend(["## `[learning]`", "", _summary(LearningConfig), "", table(LearningConfig),
+                f"`rule` names the update rule that turns each update request into pulses (default "
+                f"`\"stochastic\"`; one of {', '.join(f'`{n}`' for n in RULES)}). "
                 "The other keys of `[learning]` are the chosen rule's fields:", ""])
     for name in RULES:
         cls = rule_class(name)

@@ -38,6 +38,7 @@ CHECKPOINT = "checkpoint.pt"
 class _Configs:
     model: ModelConfig
     learning: LearningConfig
+    rule: Any
     train: TrainConfig
     eval: EvalConfig
 
@@ -48,9 +49,9 @@ def parse(config: dict) -> _Configs:
     if unknown:
         raise ConfigError(f"unknown table [{unknown[0]}] for kind 'train'; allowed tables: {', '.join(SECTIONS)}")
     learning = dict(config.get("learning", {}))
-    own = {k: learning[k] for k in registry.LEARNING_KEYS if k in learning}
+    own = {"lr": learning["lr"]} if "lr" in learning else {}
     return _Configs(model=validate(ModelConfig, config.get("model", {}), "model"),
-                    learning=validate(LearningConfig, own, "learning"),
+                    learning=validate(LearningConfig, own, "learning"), rule=registry.build_rule(learning),
                     train=validate(TrainConfig, config.get("train", {}), "train"),
                     eval=validate(EvalConfig, config.get("eval", {}), "eval"))
 
@@ -104,7 +105,7 @@ def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> 
     except data_files.DataFileError as exc:
         raise ConfigError(f"[data] {exc}") from None
     tile_config = registry.build_tile_config(config)
-    rule = registry.build_rule(config.get("learning", {}))
+    rule = cfg.rule
     x_tr, y_tr, x_te, y_te = (t.to(dev) for t in (data.x_train, data.y_train, data.x_test, data.y_test))
     sizes = [data.n_features, *cfg.model.hidden, data.n_classes]
 
