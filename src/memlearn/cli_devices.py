@@ -147,7 +147,7 @@ def fit(data: Path = typer.Argument(..., exists=True, dir_okay=False, help="puls
 
     import tomli_w
 
-    from memlearn.devices.config import device_to_dict
+    from memlearn.experiments.device_section import device_to_dict
     from memlearn.devices.fit_families import FAMILIES, best, fit_families
     from memlearn.devices.fit_layout import Layout, read
 

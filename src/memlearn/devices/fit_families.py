@@ -51,7 +51,7 @@ class FamilyFit:
     """One family fitted to the training trains, scored on the held-out ones."""
 
     model: str
-    """Family name (``memlearn.devices.config.MODELS`` key)."""
+    """Family name (``memlearn.experiments.registry.DEVICE_MODELS`` key)."""
     device: Device | None
     """The fitted device; ``None`` where the family is not identifiable from the data."""
     error: float

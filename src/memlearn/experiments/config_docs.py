@@ -58,7 +58,7 @@ def _summary(cls: type) -> str:
 
 def generate() -> str:
     """The full text of ``docs/config.md``."""
-    from memlearn.devices.config import EFFECTS, MODELS
+    from memlearn.experiments.device_section import EFFECTS, MODELS
     from memlearn.devices.presets import list_presets
     from memlearn.experiments.config import RunHeader
     from memlearn.experiments.data import DataConfig

@@ -48,6 +48,22 @@ def resolve_kind(kind: str) -> Callable[..., dict]:
 
 # --- devices ----------------------------------------------------------------------------------
 
+DEVICE_MODELS: dict[str, str] = {
+    "ideal": "memlearn.devices.responses.ideal:Ideal",
+    "linear_step": "memlearn.devices.responses.linear_step:LinearStep",
+    "soft_bounds": "memlearn.devices.responses.soft_bounds:SoftBounds",
+    "exp_ltp_ltd": "memlearn.devices.responses.exp_ltp_ltd:ExpLtpLtd",
+    "pcm": "memlearn.devices.responses.pcm:PCMResponse",
+}
+"""``[device] model = "<name>"`` -> pulse-response class (:mod:`memlearn.experiments.device_section` builds it)."""
+
+DEVICE_EFFECTS: dict[str, str] = {
+    "read_noise": "memlearn.devices.read_noise:ReadNoise",
+    "drift": "memlearn.devices.drift:Drift",
+    "faults": "memlearn.devices.faults:Faults",
+}
+"""Sub-tables of ``[device]`` -> effect class."""
+
 DEFAULT_DEVICE: dict[str, Any] = {"preset": "ideal"}
 
 
@@ -56,11 +72,11 @@ def build_device(section: dict) -> Any:
 
     ``{"preset": "TaOx_HfOx"}`` or ``{"model": "soft_bounds", ...response fields...,
     "read_noise": {...}, "drift": {...}, "faults": {...}}``; delegates to
-    :func:`memlearn.devices.config.device_from_dict` (errors name the bad field).
+    :func:`memlearn.experiments.device_section.device_from_dict` (errors name the bad field).
     """
     if not isinstance(section, dict):
         raise ConfigError(f"[device] must be a table, got {section!r}")
-    from memlearn.devices.config import device_from_dict
+    from memlearn.experiments.device_section import device_from_dict
 
     if "file" in section:  # a TOML with a [device] table (`memlearn devices fit --out`): it names the device (its
         # preset or model replaces the config's, so `--set device.file=...` works on any config); other keys override it
@@ -247,6 +263,6 @@ def load_data(section: dict) -> Any:
 
 
 __all__ = [
-    "KINDS", "RULES", "DATASETS", "PROGRAMMERS", "LEARNING_KEYS", "ConfigError", "build_device", "build_tile_config",
+    "KINDS", "RULES", "DATASETS", "PROGRAMMERS", "DEVICE_MODELS", "DEVICE_EFFECTS", "LEARNING_KEYS", "ConfigError", "build_device", "build_tile_config",
     "build_rule", "load_data", "resolve_kind", "rule_class", "check_keys", "import_target",
 ]
