@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from memlearn.datasets import DataFileError, check_labels, load_npz, load_table, split
+from memlearn.user_data import DataFileError, check_labels, load_npz, load_table, split
 
 
 def _blobs(n=120, features=5, classes=3, seed=0, scale=1000.0):

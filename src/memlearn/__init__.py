@@ -53,7 +53,7 @@ _EXPORTS: dict[str, str] = {
     # data
     "load_digits": "memlearn.datasets",
     "load_mnist": "memlearn.datasets",
-    "load_npz": "memlearn.datasets",
+    "load_npz": "memlearn.user_data",
     "load_omniglot": "memlearn.omniglot",
     # experiments
     "build_mlp": "memlearn.experiments.training",
