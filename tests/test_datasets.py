@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from memlearn.datasets import DataFileError, check_labels, load_npz, load_table, split
+from memlearn.user_data import DataFileError, check_labels, load_npz, load_table, split
 
 
 def _blobs(n=120, features=5, classes=3, seed=0, scale=1000.0):
@@ -88,8 +88,7 @@ def test_csv_with_named_label_column(tmp_path):
         load_table(tmp_path / "bad.csv", label="species")
 
 
-def test_parquet_when_a_parquet_engine_is_installed(tmp_path):
-    pytest.importorskip("pyarrow", reason="parquet needs pyarrow (not a memlearn dependency)")
+def test_parquet(tmp_path):
     x, y = _blobs()
     frame = pd.DataFrame(x, columns=[f"f{i}" for i in range(5)])
     frame["label"] = y

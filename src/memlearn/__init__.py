@@ -20,7 +20,7 @@ _EXPORTS: dict[str, str] = {
     "Device": "memlearn.devices",
     "get_preset": "memlearn.devices",
     "list_presets": "memlearn.devices",
-    "device_from_dict": "memlearn.devices",
+    "device_from_dict": "memlearn.experiments.device_section",
     "Ideal": "memlearn.devices",
     "LinearStep": "memlearn.devices",
     "SoftBounds": "memlearn.devices",
@@ -53,7 +53,7 @@ _EXPORTS: dict[str, str] = {
     # data
     "load_digits": "memlearn.datasets",
     "load_mnist": "memlearn.datasets",
-    "load_npz": "memlearn.datasets",
+    "load_npz": "memlearn.user_data",
     "load_omniglot": "memlearn.omniglot",
     # experiments
     "build_mlp": "memlearn.experiments.training",

@@ -1,9 +1,8 @@
-"""Optional compiled loops (numba) for the sequential and per-event parts of a pulse update:
+"""Compiled loops (numba) for the sequential and per-event parts of a pulse update:
 forming the coincidence events of bit streams, applying each write's device physics in order,
 and drawing the batched mode's counts.
 
-The torch code is the definition and the fallback (CUDA tensors, numba missing, or
-``MEMLEARN_NUMBA=0``). Device physics reaches compiled code only through a response's declared
+The torch code is the definition and the fallback (CUDA tensors, or ``MEMLEARN_NUMBA=0``). Device physics reaches compiled code only through a response's declared
 n-pulse map (:mod:`memlearn.devices.pulse_map`): one source that torch evaluates vectorised and
 numba compiles into the write kernel, so a new device model needs no hand-written kernel. Every
 kernel is cached on disk (``cache=True``): compiled once per machine, not per process.
@@ -14,14 +13,10 @@ from __future__ import annotations
 import os
 import types
 
+import numba
 import torch
 
-try:
-    import numba
-except ImportError:  # pragma: no cover - numba is a declared dependency; the torch path still works
-    numba = None
-
-ENABLED = numba is not None and os.environ.get("MEMLEARN_NUMBA", "1") != "0"
+ENABLED = os.environ.get("MEMLEARN_NUMBA", "1") != "0"
 """Whether CPU tensors use the compiled loops (set ``MEMLEARN_NUMBA=0`` to force the torch path)."""
 
 
@@ -31,13 +26,13 @@ def usable(*tensors: torch.Tensor) -> bool:
 
 
 def njit(fn):
-    """``numba.njit`` with an on-disk cache (compiled once per machine), or ``fn`` without numba."""
-    return numba.njit(cache=True, nogil=True)(fn) if numba is not None else fn
+    """``numba.njit`` with an on-disk cache (compiled once per machine, on first call)."""
+    return numba.njit(cache=True, nogil=True)(fn)
 
 
 def njit_inline(fn):
-    """A small helper compiled into its callers (inlined), or ``fn`` without numba."""
-    return numba.njit(inline="always")(fn) if numba is not None else fn
+    """A small helper compiled into its callers (inlined)."""
+    return numba.njit(inline="always")(fn)
 
 
 def rebind(fn, name: str, replacements: dict, inline: bool = False):
@@ -51,6 +46,4 @@ def rebind(fn, name: str, replacements: dict, inline: bool = False):
     out = types.FunctionType(fn.__code__, glb, fn.__name__, fn.__defaults__, fn.__closure__)
     out.__qualname__ = name
     out.__module__ = fn.__module__
-    if numba is None:
-        return out
     return numba.njit(inline="always")(out) if inline else numba.njit(cache=True, nogil=True)(out)

@@ -48,13 +48,11 @@ def _default_pulses(device) -> tuple[int, int]:
 
 def _nominal_mean_curve(device, n_up: int, n_down: int, cycles: int):
     """Expected conductance of a device without device-to-device spread, pulse by pulse."""
-    import dataclasses
-
     import torch
 
-    response = device.response
-    spreads = {f.name: 0.0 for f in dataclasses.fields(response) if f.name.startswith("d2d_")}
-    nominal = dataclasses.replace(response, **spreads)
+    from memlearn.devices.fit_families import without_spread
+
+    nominal = without_spread(device.response)
     params = nominal.sample((1,), torch.Generator(), dtype=torch.float64)
     g = nominal.initial(params)
     trace = [g]
@@ -147,7 +145,7 @@ def fit(data: Path = typer.Argument(..., exists=True, dir_okay=False, help="puls
 
     import tomli_w
 
-    from memlearn.devices.config import device_to_dict
+    from memlearn.experiments.device_section import device_to_dict
     from memlearn.devices.fit_families import FAMILIES, best, fit_families
     from memlearn.devices.fit_layout import Layout, read
 
@@ -195,10 +193,10 @@ def _fit_plot(frame, chosen, title: str, path: Path) -> None:
     import torch
 
     from memlearn.devices.fit import check_pulse_trains
-    from memlearn.devices.fit_families import _nominal
+    from memlearn.devices.fit_families import without_spread
 
     frame = check_pulse_trains(frame)
-    response = _nominal(chosen.device.response)
+    response = without_spread(chosen.device.response)
     n_up = int(frame.loc[frame["sign"] > 0, "pulse"].max())
     scale, unit = (1e6, "µS") if response.g_max >= 1e-6 else (1e9, "nS")
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)

@@ -7,7 +7,8 @@ import torch
 from typer.testing import CliRunner
 
 from memlearn.cli import app
-from memlearn.devices import Device, ExpLtpLtd, device_from_dict
+from memlearn.devices import Device, ExpLtpLtd
+from memlearn.experiments.device_section import device_from_dict
 from memlearn.devices.fit import simulate_pulse_trains
 
 runner = CliRunner()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from memlearn.devices import (Device, ExpLtpLtd, ReadNoise, device_from_dict, device_to_dict, get_preset,
-                              list_presets, preset_info)
+from memlearn.devices import Device, ExpLtpLtd, ReadNoise, get_preset, list_presets, preset_info
+from memlearn.experiments.device_section import device_from_dict, device_to_dict
 
 REQUIRED = ["ideal", "ECRAM", "ReRAM_SB", "Ag_aSi", "TaOx_HfOx", "PCMO", "AlOx_HfO2", "GST_PCM", "EpiRAM",
             "HZO_FeFET", "PCM"]

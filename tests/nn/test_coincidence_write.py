@@ -18,7 +18,6 @@ from memlearn.nn.pulses import Pulses
 from memlearn.nn.tile import AnalogTile, TileConfig
 from memlearn.periphery.pulse_coding import line_trains, stochastic_events
 
-needs_numba = pytest.mark.skipif(_numba.numba is None, reason="numba is not installed: only the torch path exists")
 FAULTS = Faults(stuck_at_gmin=0.05, stuck_at_gmax=0.05, endurance=30.0, endurance_spread=0.5)
 DEVICES = {
     "linear_step": Device(response=LinearStep(states=40, asymmetry=0.2, sigma_c2c=0.05, d2d_step=0.2), faults=FAULTS),
@@ -62,7 +61,6 @@ def _same(a: AnalogTile, b: AnalogTile) -> None:
     assert ca == cb
 
 
-@needs_numba
 @pytest.mark.parametrize("mapping", MAPPINGS)
 @pytest.mark.parametrize("name", DEVICES)
 def test_compiled_coincidence_write_equals_listed_events(name, mapping, monkeypatch):
@@ -72,7 +70,6 @@ def test_compiled_coincidence_write_equals_listed_events(name, mapping, monkeypa
     assert int(fused.array.n_writes.sum()) > 0
 
 
-@needs_numba
 def test_endurance_wears_devices_the_same_way(monkeypatch):
     device = Device(response=LinearStep(states=40, sigma_c2c=0.05), faults=Faults(endurance=3.0, endurance_spread=0.0))
     fused = _train(device, MAPPINGS["reference"], True, monkeypatch)

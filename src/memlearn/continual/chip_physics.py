@@ -9,7 +9,7 @@ from torch import nn
 
 from memlearn.crossbar.cost import model_cost
 from memlearn.devices.state import FREE, STUCK_AT_GMAX, STUCK_AT_GMIN
-from memlearn.devices.validation import check_probability, check_range
+from memlearn.validation import check_probability, check_range
 from memlearn.nn.tile import AnalogTile
 
 

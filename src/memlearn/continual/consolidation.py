@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from memlearn.continual.pulse_gate import gated
-from memlearn.devices.validation import check_range
+from memlearn.validation import check_range
 from memlearn.nn.pulses import Pulses
 from memlearn.nn.tile import AnalogTile
 from memlearn.rules.rule import PulseTransform

@@ -29,7 +29,7 @@ from torch import Tensor, nn
 
 from memlearn.continual.consolidation import fisher_diagonal as consolidation_fisher
 from memlearn.continual.streams import Task, TaskStream
-from memlearn.devices.validation import check_range
+from memlearn.validation import check_range
 
 FLOAT_STRATEGIES = ("none", "ewc", "si", "replay")
 

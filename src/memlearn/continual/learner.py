@@ -15,7 +15,7 @@ from memlearn.continual.metrics import average_accuracy, backward_transfer, forg
 from memlearn.continual.replay import ReplayBuffer
 from memlearn.continual.sparse_rewrite import SparseRewrite
 from memlearn.continual.streams import Task, TaskStream
-from memlearn.devices.validation import check_range
+from memlearn.validation import check_range
 from memlearn.rules.analog_sgd import AnalogSGD
 from memlearn.rules.chain import Chain, chain
 from memlearn.rules.rule import PulseTransform, Rule

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from memlearn.devices.validation import check_positive, check_range
+from memlearn.validation import check_positive, check_range
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from memlearn.devices.validation import check_positive
+from memlearn.validation import check_positive
 
 WEIGHT_SCALES = ("fixed", "tile", "column")
 """Allowed values of a mapping's ``scale``."""

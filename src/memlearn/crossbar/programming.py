@@ -14,7 +14,7 @@ from torch import Tensor
 
 from memlearn.crossbar.crossbar import Crossbar
 from memlearn.devices.state import FREE, DeviceState
-from memlearn.devices.validation import check_range
+from memlearn.validation import check_range
 
 ONE_SHOT_BANDS = (0.5, 0.1)
 """Relative bands of the one-shot figures: |g - g_target| <= band * g_target after one attempt."""

@@ -1,11 +1,10 @@
 """Device physics: one memristive device type, vectorised over arrays of any shape.
 
 A :class:`Device` is a pulse response (``responses/``) plus independent effects (read noise,
-drift, faults); ``presets`` holds cited published devices, ``config`` turns config sections into
-devices and back, ``fit`` fits the exponential LTP/LTD model to measured pulse trains.
+drift, faults); ``presets`` holds cited published devices (config sections become devices in
+``memlearn.experiments.device_section``), ``fit`` fits the exponential LTP/LTD model to measured pulse trains.
 """
 
-from memlearn.devices.config import device_from_dict, device_to_dict
 from memlearn.devices.device import Device
 from memlearn.devices.drift import Drift
 from memlearn.devices.faults import Faults
@@ -28,8 +27,6 @@ __all__ = [
     "PulseResponse",
     "ReadNoise",
     "SoftBounds",
-    "device_from_dict",
-    "device_to_dict",
     "get_preset",
     "list_presets",
     "preset_info",

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from memlearn.devices.state import FREE, STUCK_AT_GMAX, STUCK_AT_GMIN
-from memlearn.devices.validation import check_positive, check_probability, check_range
+from memlearn.validation import check_positive, check_probability, check_range
 
 
 @dataclass(frozen=True, kw_only=True)

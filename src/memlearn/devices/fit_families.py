@@ -51,7 +51,7 @@ class FamilyFit:
     """One family fitted to the training trains, scored on the held-out ones."""
 
     model: str
-    """Family name (``memlearn.devices.config.MODELS`` key)."""
+    """Family name (``memlearn.experiments.registry.DEVICE_MODELS`` key)."""
     device: Device | None
     """The fitted device; ``None`` where the family is not identifiable from the data."""
     error: float
@@ -218,7 +218,7 @@ def prediction_error(response: PulseResponse, data: pd.DataFrame, span: float) -
     spread, from each train's measured pulse-0 conductance, clipped to the nominal bounds."""
     d = data.sort_values(["device", "cycle", "sign", "pulse"]).reset_index(drop=True)
     g0 = d.groupby(["device", "cycle", "sign"])["conductance"].transform("first")
-    nominal = _nominal(response)
+    nominal = without_spread(response)
     params = nominal.sample((len(d),), torch.Generator().manual_seed(0), dtype=torch.float64)
     n = torch.tensor((d["pulse"] * d["sign"]).to_numpy(), dtype=torch.int64)
     start = torch.tensor(g0.to_numpy(), dtype=torch.float64)
@@ -228,7 +228,8 @@ def prediction_error(response: PulseResponse, data: pd.DataFrame, span: float) -
     return float(np.sqrt(np.mean((d["conductance"].to_numpy() - mean) ** 2)) / span)
 
 
-def _nominal(response: PulseResponse) -> PulseResponse:
+def without_spread(response: PulseResponse) -> PulseResponse:
+    """``response`` with every device-to-device spread (``d2d_*``) set to 0: the nominal device."""
     import dataclasses
 
     spreads = {f.name: 0.0 for f in dataclasses.fields(response) if f.name.startswith("d2d_")}

@@ -33,7 +33,7 @@ import torch
 from torch import Tensor
 
 from memlearn.devices.drift import Drift
-from memlearn.devices.validation import check_positive, check_range
+from memlearn.validation import check_positive, check_range
 
 _X_FLOOR = 1e-7
 """Smallest normalised conductance the drift fits are evaluated at (the idle device of a pair)."""

@@ -7,7 +7,7 @@ from typing import Literal
 
 import torch
 
-from memlearn.devices.validation import check_range
+from memlearn.validation import check_range
 
 NudgeMode = Literal["positive", "symmetric", "random_sign"]
 _MODES = ("positive", "symmetric", "random_sign")

@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 import torch
 from torch import Tensor
 
-from memlearn.devices.validation import check_range
+from memlearn.validation import check_range
 from memlearn.eqprop.network import EnergyNetwork
 from memlearn.nn.tile import AnalogTile
 

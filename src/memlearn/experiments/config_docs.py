@@ -58,12 +58,12 @@ def _summary(cls: type) -> str:
 
 def generate() -> str:
     """The full text of ``docs/config.md``."""
-    from memlearn.devices.config import EFFECTS, MODELS
+    from memlearn.experiments.device_section import EFFECTS, MODELS
     from memlearn.devices.presets import list_presets
     from memlearn.experiments.config import RunHeader
     from memlearn.experiments.data import DataConfig
     from memlearn.experiments.kinds.train_config import EvalConfig, LearningConfig, ModelConfig, TrainConfig
-    from memlearn.experiments.registry import PROGRAMMERS, RULES, _import, rule_class
+    from memlearn.experiments.registry import PROGRAMMERS, RULES, import_target, rule_class
     from memlearn.experiments.sweep import PlotConfig, SweepConfig
     from memlearn.nn.tile import TileConfig
 
@@ -107,13 +107,11 @@ def generate() -> str:
                 "take the fields of their own dataclass, listed below.", "",
                 table(TileConfig, skip=("device",))])
     hints = typing.get_type_hints(TileConfig)
-    from memlearn.experiments.schema import _dataclass_members
-
-    from memlearn.experiments.registry import variant_name
+    from memlearn.experiments.schema import dataclass_members, variant_name
 
     seen: dict[type, str] = {}
     for f in dataclasses.fields(TileConfig):
-        members = _dataclass_members(hints.get(f.name))
+        members = dataclass_members(hints.get(f.name))
         for member in members:
             if f.name == "device":
                 continue
@@ -126,11 +124,13 @@ def generate() -> str:
             out.extend([f"### `[crossbar.{f.name}]` ({member.__name__})", "", _summary(member) + variant, "",
                         table(member)])
     for name, target in PROGRAMMERS.items():
-        cls = _import(target)
+        cls = import_target(target)
         out.extend([f"### `crossbar.programmer = \"{name}\"` ({cls.__name__})", "",
                     "Give the name, or a table `{name = \"...\", <fields>}`.", "", _summary(cls), "", table(cls)])
 
     out.extend(["## `[learning]`", "", _summary(LearningConfig), "", table(LearningConfig),
+                f"`rule` names the update rule that turns each update request into pulses (default "
+                f"`\"stochastic\"`; one of {', '.join(f'`{n}`' for n in RULES)}). "
                 "The other keys of `[learning]` are the chosen rule's fields:", ""])
     for name in RULES:
         cls = rule_class(name)

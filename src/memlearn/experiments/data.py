@@ -19,7 +19,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from memlearn.datasets import DataFileError, Dataset, load_digits, load_mnist, load_npz, load_table
+from memlearn.datasets import Dataset, load_digits, load_mnist
+from memlearn.user_data import DataFileError, load_npz, load_table
 from memlearn.experiments import normalisation as _norm
 
 DatasetName = Literal["digits", "mnist", "omniglot", "npz", "csv", "parquet"]

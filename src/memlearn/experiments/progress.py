@@ -87,7 +87,7 @@ class TensorBoardLog:
     def open(folder) -> "TensorBoardLog":
         try:
             from torch.utils.tensorboard import SummaryWriter
-        except ImportError as exc:
+        except ImportError as exc:  # tensorboard is optional (not a dependency): say how to get it
             raise ImportError(f"train.tensorboard = true needs the tensorboard package ({exc}); "
                               "pip install tensorboard, or set train.tensorboard = false") from None
         return TensorBoardLog(SummaryWriter(log_dir=str(folder)))

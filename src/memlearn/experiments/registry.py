@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from memlearn.experiments import data as _data
 from memlearn.experiments.data import DataConfig
-from memlearn.experiments.schema import ConfigError, check_keys, validate
+from memlearn.experiments.schema import ConfigError, check_keys, validate, validate_value
 
 # --- experiment kinds -------------------------------------------------------------------------
 
@@ -30,7 +30,8 @@ KINDS: dict[str, str] = {
 """Experiment kind -> ``"module:function"`` with the signature ``run(config, run_dir, log, seed) -> dict``."""
 
 
-def _import(target: str) -> Any:
+def import_target(target: str) -> Any:
+    """The object a ``"module:name"`` target of a registry table names (imported on first use)."""
     module, _, name = target.partition(":")
     return getattr(importlib.import_module(module), name)
 
@@ -40,12 +41,28 @@ def resolve_kind(kind: str) -> Callable[..., dict]:
     if kind not in KINDS:
         raise ConfigError(f"[kind] = {kind!r} is not a known experiment kind; allowed: {', '.join(sorted(KINDS))}")
     try:
-        return _import(KINDS[kind])
+        return import_target(KINDS[kind])
     except (ImportError, AttributeError) as exc:
         raise ConfigError(f"experiment kind {kind!r} is not available in this installation ({exc})") from None
 
 
 # --- devices ----------------------------------------------------------------------------------
+
+DEVICE_MODELS: dict[str, str] = {
+    "ideal": "memlearn.devices.responses.ideal:Ideal",
+    "linear_step": "memlearn.devices.responses.linear_step:LinearStep",
+    "soft_bounds": "memlearn.devices.responses.soft_bounds:SoftBounds",
+    "exp_ltp_ltd": "memlearn.devices.responses.exp_ltp_ltd:ExpLtpLtd",
+    "pcm": "memlearn.devices.responses.pcm:PCMResponse",
+}
+"""``[device] model = "<name>"`` -> pulse-response class (:mod:`memlearn.experiments.device_section` builds it)."""
+
+DEVICE_EFFECTS: dict[str, str] = {
+    "read_noise": "memlearn.devices.read_noise:ReadNoise",
+    "drift": "memlearn.devices.drift:Drift",
+    "faults": "memlearn.devices.faults:Faults",
+}
+"""Sub-tables of ``[device]`` -> effect class."""
 
 DEFAULT_DEVICE: dict[str, Any] = {"preset": "ideal"}
 
@@ -55,11 +72,11 @@ def build_device(section: dict) -> Any:
 
     ``{"preset": "TaOx_HfOx"}`` or ``{"model": "soft_bounds", ...response fields...,
     "read_noise": {...}, "drift": {...}, "faults": {...}}``; delegates to
-    :func:`memlearn.devices.config.device_from_dict` (errors name the bad field).
+    :func:`memlearn.experiments.device_section.device_from_dict` (errors name the bad field).
     """
     if not isinstance(section, dict):
         raise ConfigError(f"[device] must be a table, got {section!r}")
-    from memlearn.devices.config import device_from_dict
+    from memlearn.experiments.device_section import device_from_dict
 
     if "file" in section:  # a TOML with a [device] table (`memlearn devices fit --out`): it names the device (its
         # preset or model replaces the config's, so `--set device.file=...` works on any config); other keys override it
@@ -110,7 +127,7 @@ def _build_strategy(value: Any, table: dict[str, str], path: str) -> Any:
     if name not in table:
         raise ConfigError(f"[{path}.name] = {name!r}: unknown; allowed: {', '.join(sorted(table))}")
     try:
-        cls = _import(table[name])
+        cls = import_target(table[name])
     except (ImportError, AttributeError) as exc:
         raise ConfigError(f"[{path}] {name!r} is not available in this installation ({exc})") from None
     return validate(cls, fields, path)
@@ -139,48 +156,11 @@ def build_tile_config(config: dict) -> Any:
         if key == "programmer":
             kwargs[key] = _build_strategy(value, PROGRAMMERS, "crossbar.programmer")
             continue
-        kwargs[key] = _validate_value(hints[key], value, f"crossbar.{key}")
+        kwargs[key] = validate_value(hints[key], value, f"crossbar.{key}")
     try:
         return TileConfig(device=device, **kwargs)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"[crossbar] {exc}") from None
-
-
-def _validate_value(annotation: Any, value: Any, path: str) -> Any:
-    """Validate one field value against its annotation (dataclass tables checked strictly)."""
-    from pydantic import ValidationError
-
-    from memlearn.experiments.schema import _adapter, _check_value, _dataclass_members
-
-    _check_value(annotation, value, path, None)
-    members = _dataclass_members(annotation)
-    if members and isinstance(value, dict):
-        if len(members) == 1:
-            return validate(members[0], value, path)
-        names = {variant_name(m, path.rsplit(".", 1)[-1]): m for m in members}
-        fields = dict(value)
-        choice = fields.pop("type", next(iter(names)))
-        if choice not in names:
-            raise ConfigError(f"[{path}.type] = {choice!r}: allowed: {', '.join(names)}")
-        return validate(names[choice], fields, path)
-    try:
-        return _adapter(annotation).validate_python(value)
-    except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        raise ConfigError(f"[{path}] = {value!r}: {err.get('msg', exc)} (expected {annotation})") from None
-    except Exception as exc:  # annotation pydantic cannot express (an ABC strategy): pass through
-        if isinstance(exc, ConfigError):
-            raise
-        return value
-
-
-def variant_name(cls: type, field_name: str) -> str:
-    """Config name of one dataclass of a union field: ``ReferenceColumnMapping`` in ``mapping`` ->
-    ``"reference_column"`` (snake case, the field's name dropped as a suffix)."""
-    import re
-
-    snake = re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
-    return snake.removesuffix(f"_{field_name}") or snake
 
 
 # --- rules ------------------------------------------------------------------------------------
@@ -203,14 +183,10 @@ def rule_class(name: str) -> type:
     """The rule class registered under ``name``."""
     if name not in RULES:
         raise ConfigError(f"[learning.rule] = {name!r}: unknown rule; allowed: {', '.join(RULES)}")
-    module, _, attr = RULES[name].partition(":")
     try:
-        return getattr(importlib.import_module(module), attr)
-    except AttributeError:
-        try:  # rules not yet re-exported by the package: try their own module
-            return getattr(importlib.import_module(f"{module}.{name}"), attr)
-        except (ImportError, AttributeError):
-            raise ConfigError(f"[learning.rule] = {name!r} is not available in this installation") from None
+        return import_target(RULES[name])
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"[learning.rule] = {name!r} is not available in this installation ({exc})") from None
 
 
 def build_rule(section: dict) -> Any:
@@ -254,7 +230,7 @@ def _build_rule(cls: type, fields: dict, path: str) -> Any:
             inner = dict(table)
             kwargs[key] = _build_rule(rule_class(inner.pop("rule")), inner, f"{path}.{key}")
         else:
-            kwargs[key] = _validate_value(hints[key], value, f"{path}.{key}")
+            kwargs[key] = validate_value(hints[key], value, f"{path}.{key}")
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as exc:
@@ -287,6 +263,6 @@ def load_data(section: dict) -> Any:
 
 
 __all__ = [
-    "KINDS", "RULES", "DATASETS", "PROGRAMMERS", "LEARNING_KEYS", "ConfigError", "build_device", "build_tile_config",
-    "build_rule", "load_data", "resolve_kind", "rule_class", "check_keys",
+    "KINDS", "RULES", "DATASETS", "PROGRAMMERS", "DEVICE_MODELS", "DEVICE_EFFECTS", "LEARNING_KEYS", "ConfigError", "build_device", "build_tile_config",
+    "build_rule", "load_data", "resolve_kind", "rule_class", "check_keys", "import_target",
 ]

@@ -12,6 +12,7 @@ import ast
 import dataclasses
 import functools
 import inspect
+import re
 import textwrap
 import types
 import typing
@@ -44,7 +45,7 @@ def _hints(cls: type) -> dict[str, Any]:
         return {}
 
 
-def _dataclass_members(annotation: Any) -> list[type]:
+def dataclass_members(annotation: Any) -> list[type]:
     """Dataclass types an annotation admits (``X``, ``X | None``, ``Optional[X]``)."""
     if dataclasses.is_dataclass(annotation) and isinstance(annotation, type):
         return [annotation]
@@ -65,7 +66,7 @@ def check_keys(cls: type, data: Any, path: str, source: str | Path | None = None
                           f"allowed fields of [{path}]: {', '.join(sorted(names)) or '(none)'}")
     hints = _hints(cls)
     for key, value in data.items():
-        members = _dataclass_members(hints.get(key))
+        members = dataclass_members(hints.get(key))
         if members and isinstance(value, dict):
             check_keys(members[0], value, _join(path, key), source)
 
@@ -111,7 +112,7 @@ def check_numbers(cls: type, data: Any, path: str, source: str | Path | None = N
 
 
 def _check_value(annotation: Any, value: Any, field: str, source: str | Path | None, doc: str = "") -> None:
-    members = _dataclass_members(annotation)
+    members = dataclass_members(annotation)
     if members and isinstance(value, dict):
         check_numbers(members[0], value, field, source)
         return
@@ -146,7 +147,7 @@ def _allowed(cls: type, loc: tuple) -> str:
         if not (isinstance(owner, type) and dataclasses.is_dataclass(owner)) or not isinstance(part, str):
             break
         name = part
-        members = _dataclass_members(_hints(owner).get(part))
+        members = dataclass_members(_hints(owner).get(part))
         doc = field_docs(owner).get(part, "")
         if not members:
             return doc
@@ -198,3 +199,34 @@ def field_docs(cls: type) -> dict[str, str]:
                     and isinstance(nxt.value, ast.Constant) and isinstance(nxt.value.value, str):
                 docs[node.target.id] = " ".join(nxt.value.value.split())
     return docs
+
+
+def validate_value(annotation: Any, value: Any, path: str) -> Any:
+    """Validate one field value against its annotation (dataclass tables checked strictly)."""
+    _check_value(annotation, value, path, None)
+    members = dataclass_members(annotation)
+    if members and isinstance(value, dict):
+        if len(members) == 1:
+            return validate(members[0], value, path)
+        names = {variant_name(m, path.rsplit(".", 1)[-1]): m for m in members}
+        fields = dict(value)
+        choice = fields.pop("type", next(iter(names)))
+        if choice not in names:
+            raise ConfigError(f"[{path}.type] = {choice!r}: allowed: {', '.join(names)}")
+        return validate(names[choice], fields, path)
+    try:
+        return _adapter(annotation).validate_python(value)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        raise ConfigError(f"[{path}] = {value!r}: {err.get('msg', exc)} (expected {annotation})") from None
+    except Exception as exc:  # annotation pydantic cannot express (an ABC strategy): pass through
+        if isinstance(exc, ConfigError):
+            raise
+        return value
+
+
+def variant_name(cls: type, field_name: str) -> str:
+    """Config name of one dataclass of a union field: ``ReferenceColumnMapping`` in ``mapping`` ->
+    ``"reference_column"`` (snake case, the field's name dropped as a suffix)."""
+    snake = re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
+    return snake.removesuffix(f"_{field_name}") or snake

@@ -15,16 +15,15 @@ import itertools
 import json
 import math
 import random
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from memlearn.experiments.config import check_name, dump_toml, header, load_toml, set_path
 from memlearn.experiments.lock import FolderLock
-from memlearn.experiments.schema import ConfigError, validate
+from memlearn.experiments.schema import validate
 from memlearn.experiments.storage import CorruptFileError, atomic_write_bytes, atomic_write_json, atomic_write_text
-from memlearn.experiments.trial import run_trial
+from memlearn.experiments.sweep_executor import TrialExecutor
 
 DONE = ("ok", "diverged", "at_chance")
 """Trial statuses a re-run does not repeat (a divergence or a run at chance level is a deterministic
@@ -209,60 +208,9 @@ def write_results(folder: Path, rows: list[dict]) -> None:
     atomic_write_text(folder / "results.csv", frame.to_csv(index=False))
 
 
-class _Executor:
-    """Submit trial specs and yield rows as they finish, on a thread pool of trial processes or on Dask."""
-
-    def __init__(self, workers: int, scheduler: str | None) -> None:
-        self.scheduler = scheduler
-        if scheduler is None:
-            self.pool = ThreadPoolExecutor(max_workers=workers)
-            self.client = None
-        else:
-            from distributed import Client
-
-            try:
-                self.client = Client(scheduler, timeout="20s")
-            except OSError as exc:
-                raise ConfigError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc})") from None
-
-    def run(self, specs: list[dict]):
-        if self.client is None:
-            futures = {self.pool.submit(run_trial, s): s for s in specs}
-            for fut in as_completed(futures):
-                yield _row_of(fut, futures[fut])
-        else:
-            from distributed import as_completed as dask_completed
-
-            futures = {}
-            for s in specs:
-                fut = self.client.submit(run_trial, s, pure=False, key=f"trial-{s['trial_id']}-{random.random():.12f}")
-                futures[fut.key] = (fut, s)
-            for fut in dask_completed([f for f, _ in futures.values()]):
-                yield _row_of(fut, futures[fut.key][1])
-
-    def close(self) -> None:
-        if self.client is not None:
-            self.client.close()
-        else:
-            self.pool.shutdown(wait=True)
-
-
-def _row_of(fut, spec: dict) -> dict:
-    try:
-        return fut.result()
-    except BaseException as exc:  # KilledWorker, CancelledError, a lost connection...
-        reason = type(exc).__name__
-        if reason == "KilledWorker":
-            reason = "worker died while running the trial (KilledWorker)"
-        return {"trial_id": spec["trial_id"], "seed": spec["seed"], **spec["point"], "status": "failed",
-                "error": f"{reason}: {exc}"[:500]}
-
-
 def run_sweep(path: str | Path, *, workers: int = 2, scheduler: str | None = None,
               sweeps_dir: str | Path = "sweeps", progress: bool = True) -> SweepResult:
     """Run (or continue) the sweep described by ``path``; returns rows, summary and report path."""
-    from memlearn.experiments.sweep_report import write_sweep_outputs
-
     cfg, base = load_sweep(path)
     folder = Path(sweeps_dir) / cfg.name
     folder.mkdir(parents=True, exist_ok=True)
@@ -297,7 +245,7 @@ def _run_sweep(cfg: SweepConfig, base: dict, folder: Path, workers: int, schedul
     with bar:
         task = bar.add_task("trials", total=len(specs), completed=n_skipped, info=f"{n_skipped} already done")
         if todo:
-            executor = _Executor(workers, scheduler)
+            executor = TrialExecutor(workers, scheduler)
             try:
                 for row in executor.run(todo):
                     rows[row["trial_id"]] = row

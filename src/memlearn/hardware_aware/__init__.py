@@ -5,10 +5,11 @@ compensation, and accuracy over drift time across chip instances."""
 from memlearn.hardware_aware.chip import ChipConfig, config_for_chip, estimate_programming_noise
 from memlearn.hardware_aware.compensation import DeployedLayer
 from memlearn.hardware_aware.config import HardwareAwareConfig
-from memlearn.hardware_aware.deploy import ProgrammingReport, deploy, set_read_time
+from memlearn.hardware_aware.deploy import ProgrammingReport, deploy
 from memlearn.hardware_aware.evaluation import DRIFT_TIMES, DriftEvaluation, accuracy, evaluate_over_time
 from memlearn.hardware_aware.layer import HardwareAwareLayer, prepare_hardware_aware, strip_hardware_aware
 from memlearn.hardware_aware.programming_noise import ProgrammingNoise
+from memlearn.nn.convert import set_read_time  # the one model-level read-time walk, with `compensate`
 from memlearn.hardware_aware.quantization import (
     RangeQuantizer,
     WeightQuantizer,

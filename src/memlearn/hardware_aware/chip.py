@@ -9,7 +9,7 @@ from torch import Tensor
 
 from memlearn.devices.pcm_like import PCMLikeDrift
 from memlearn.devices.state import FREE
-from memlearn.devices.validation import check_range
+from memlearn.validation import check_range
 from memlearn.hardware_aware.config import HardwareAwareConfig
 from memlearn.hardware_aware.placement import check_placement, pair_targets
 from memlearn.hardware_aware.programming_noise import ProgrammingNoise

@@ -7,7 +7,9 @@ import torch
 from torch import Tensor, nn
 
 from memlearn.devices.pcm_like import PCMLikeDrift
+from memlearn.nn.convert import register_read_time
 from memlearn.nn.tile import AnalogTile
+from memlearn.validation import check_range
 
 
 def find_tile(module: nn.Module) -> AnalogTile:
@@ -27,7 +29,7 @@ class DeployedLayer(nn.Module):
       2022, NeuRRAM; Rasch et al., Nat. Commun. 2023).
     * ``drift_scale`` (scalar): global drift compensation of Joshi et al., Nat. Commun. 2020:
       ``drift_scale(t) = sum |U W(t_ref)| / sum |U W(t)|`` from a calibration read of fixed random
-      inputs ``U`` at programming time and at ``t`` (:meth:`set_read_time`).
+      inputs ``U`` at programming time and at ``t`` (:meth:`read_at`).
 
     Args:
         analog: the analog layer without bias (its tile holds the weights).
@@ -92,9 +94,11 @@ class DeployedLayer(nn.Module):
         return self.tile(self.calibration_vectors).abs().sum()
 
     @torch.no_grad()
-    def set_read_time(self, t: float, compensate: bool) -> None:
+    def read_at(self, t: float, compensate: bool) -> None:
         """Read the array as at ``t`` seconds after programming; with ``compensate`` rescale the
-        outputs by a fresh calibration read (global drift compensation)."""
+        outputs by a fresh calibration read (global drift compensation). Reached through
+        :func:`memlearn.nn.set_read_time` (registered below)."""
+        check_range("t", t, 0.0, 1e12)
         if compensate and not float(self.reference_readout) > 0:
             raise ValueError("drift compensation needs the reference read taken at deployment "
                              "(ChipConfig.drift_compensation=True)")
@@ -130,3 +134,6 @@ class DeployedLayer(nn.Module):
         gain = torch.where(var > 1e-12 * (tm.abs() + 1) ** 2, cov / var.clamp_min(1e-30), torch.ones_like(var))
         self.gain.copy_(gain)
         self.offset.copy_(tm - gain * zm)
+
+
+register_read_time(DeployedLayer, DeployedLayer.read_at)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from memlearn.crossbar.mapping import DifferentialMapping, ReferenceColumnMapping
 from memlearn.devices.device import Device
 from memlearn.devices.responses.ideal import Ideal
-from memlearn.devices.validation import check_range
+from memlearn.validation import check_range
 from memlearn.hardware_aware.placement import check_placement
 from memlearn.hardware_aware.programming_noise import ProgrammingNoise
 

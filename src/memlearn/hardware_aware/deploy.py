@@ -10,7 +10,6 @@ import torch
 from torch import Tensor, nn
 
 from memlearn.crossbar.cost import model_cost
-from memlearn.devices.validation import check_range
 from memlearn.hardware_aware.chip import ChipConfig, program_tile
 from memlearn.hardware_aware.compensation import DeployedLayer, find_tile
 from memlearn.hardware_aware.layer import strip_hardware_aware, weight_scale
@@ -145,11 +144,3 @@ def _replace(root: nn.Module, name: str, new: nn.Module) -> nn.Module:
     setattr(parent, child, new)
     return root
 
-
-def set_read_time(model: nn.Module, t: float, *, compensate: bool) -> None:
-    """Read every deployed layer of ``model`` as at ``t`` seconds after programming, with or
-    without global drift compensation."""
-    check_range("t", t, 0.0, 1e12)
-    for m in model.modules():
-        if isinstance(m, DeployedLayer):
-            m.set_read_time(t, compensate)

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from memlearn.hardware_aware.deploy import ChipConfig, ProgrammingReport, deploy, set_read_time
+from memlearn.hardware_aware.deploy import ChipConfig, ProgrammingReport, deploy
+from memlearn.nn.convert import set_read_time
 
 DRIFT_TIMES: dict[str, float] = {
     "1 s": 1.0,

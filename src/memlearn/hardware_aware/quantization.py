@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from memlearn.devices.device import Device
-from memlearn.devices.validation import check_range
+from memlearn.validation import check_range
 
 
 def ste_round(x: Tensor) -> Tensor:

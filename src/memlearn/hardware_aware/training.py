@@ -12,7 +12,7 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
-from memlearn.devices.validation import check_range
+from memlearn.validation import check_range
 
 ARCHITECTURES = ("mlp", "cnn")
 

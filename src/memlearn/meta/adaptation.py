@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from memlearn.devices.validation import check_range
+from memlearn.validation import check_range
 from memlearn.meta.episodes import Episode, EpisodeSampler
 from memlearn.nn.linear import AnalogLinear
 from memlearn.rules.analog_sgd import AnalogSGD

@@ -12,7 +12,7 @@ from memlearn.crossbar.programming import (LocalStep, Programmer, ProgramResult,
                                            toward)
 from memlearn.devices.device import Device
 from memlearn.devices.state import DeviceState
-from memlearn.devices.validation import check_range
+from memlearn.validation import check_range
 
 N_FEATURES = 8
 

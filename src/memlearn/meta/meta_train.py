@@ -8,7 +8,7 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call
 
-from memlearn.devices.validation import check_range
+from memlearn.validation import check_range
 from memlearn.meta.episodes import EpisodeSampler
 
 ALGORITHMS = ("fomaml", "reptile")

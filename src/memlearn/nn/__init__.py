@@ -2,7 +2,13 @@
 layers on tiles, and conversion of float models to analog ones and back."""
 
 from memlearn.nn.conv import AnalogConv2d
-from memlearn.nn.convert import convert_to_analog, convert_to_digital, register_converter, set_read_time
+from memlearn.nn.convert import (
+    convert_to_analog,
+    convert_to_digital,
+    register_converter,
+    register_read_time,
+    set_read_time,
+)
 from memlearn.nn.linear import AnalogLinear
 from memlearn.nn.pulses import Pulses
 from memlearn.nn.tile import AnalogTile
@@ -17,5 +23,6 @@ __all__ = [
     "convert_to_analog",
     "convert_to_digital",
     "register_converter",
+    "register_read_time",
     "set_read_time",
 ]

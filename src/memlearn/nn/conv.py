@@ -63,10 +63,6 @@ class AnalogConv2d(nn.Module):
         """The kernel the chip holds (read back without noise), (out, in, kh, kw)."""
         return self.tile.weights().reshape(self.out_channels, self.in_channels, *self.kernel_size)
 
-    def set_read_time(self, t: float | None) -> None:
-        """Evaluate as ``t`` seconds after programming (conductance drift)."""
-        self.tile.set_read_time(t)
-
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() not in (3, 4) or x.shape[-3] != self.in_channels:
             raise ValueError(f"{self.tile.name}: expected input (N, {self.in_channels}, H, W), got shape {tuple(x.shape)}")

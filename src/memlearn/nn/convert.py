@@ -128,8 +128,27 @@ def convert_to_digital(model: nn.Module, *, inplace: bool = False) -> nn.Module:
     return model
 
 
-def set_read_time(model: nn.Module, t: float | None) -> None:
-    """Evaluate every analog tile in ``model`` as ``t`` seconds after programming (drift)."""
-    for m in model.modules():
-        if isinstance(m, AnalogTile):
-            m.set_read_time(t)
+ReadTime = Callable[[nn.Module, "float | None", bool], None]
+"""(layer, t, compensate) -> None: read the layer as ``t`` seconds after programming."""
+
+_READ_TIME: dict[type[nn.Module], ReadTime] = {}
+
+
+def register_read_time(module_type: type[nn.Module], read_at: ReadTime) -> None:
+    """How :func:`set_read_time` sets a layer type that does more than its tiles' drift (a deployed
+    layer's held noise and drift compensation); the walk does not descend into such a layer."""
+    _READ_TIME[module_type] = read_at
+
+
+def set_read_time(model: nn.Module, t: float | None, *, compensate: bool = False) -> None:
+    """Evaluate ``model`` as ``t`` seconds after programming (drift): every analog tile, or the
+    registered reader of a layer that wraps tiles. ``compensate`` turns on the global drift
+    compensation of layers that have one (deployed layers); plain tiles have none."""
+    read_at = _READ_TIME.get(type(model))
+    if read_at is not None:
+        read_at(model, t, compensate)
+    elif isinstance(model, AnalogTile):
+        model.set_read_time(t)
+    else:
+        for child in model.children():
+            set_read_time(child, t, compensate=compensate)

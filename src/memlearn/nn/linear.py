@@ -37,10 +37,6 @@ class AnalogLinear(nn.Module):
         """The weights the chip holds (read back without noise), (out, in)."""
         return self.tile.weights()
 
-    def set_read_time(self, t: float | None) -> None:
-        """Evaluate as ``t`` seconds after programming (conductance drift)."""
-        self.tile.set_read_time(t)
-
     def forward(self, x: Tensor) -> Tensor:
         y = self.tile(x)
         return y + self.bias if self.bias is not None else y

@@ -10,7 +10,7 @@ from memlearn.crossbar.mapping import DifferentialMapping, ReferenceColumnMappin
 from memlearn.crossbar.programming import Programmer, WriteVerify
 from memlearn.devices.device import Device
 from memlearn.devices.responses.ideal import Ideal
-from memlearn.devices.validation import check_range
+from memlearn.validation import check_range
 from memlearn.periphery.adc import ADC
 from memlearn.periphery.dac import DAC
 from memlearn.periphery.management import NOISE_MANAGEMENT, BoundManagement

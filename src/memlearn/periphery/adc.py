@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
-from memlearn.devices.validation import check_positive, check_range
+from memlearn.validation import check_positive, check_range
 from memlearn.periphery.quantise import quantise
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from memlearn.devices.validation import check_positive, check_range
+from memlearn.validation import check_positive, check_range
 from memlearn.periphery.management import operand
 from memlearn.periphery.quantise import quantise
 

@@ -50,20 +50,20 @@ def line_probabilities(x: Tensor, d: Tensor, lr: float, dw_min: float, bl: int, 
     """``(p, r, L)``: the signed firing probabilities ``sign(x) p`` (batch, in) and ``-sign(d) r``
     (batch, out) of the streams ``pulse_coding`` would draw (same scales, lengths and 15-bit
     quantisation), and each sample's length ``L`` (batch, 1), float."""
-    from memlearn.periphery.pulse_coding import _P_ONE, _firing_levels, _lengths, _scales
+    from memlearn.periphery.pulse_coding import P_ONE, firing_levels, lengths_from_max, scales_from_max
 
     batch = x.shape[0]
     x_abs, d_abs = x.abs(), d.abs()
     x_max = x_abs.amax(dim=1, keepdim=True) if x.shape[1] else x_abs.new_zeros(batch, 1)
     d_max = d_abs.amax(dim=1, keepdim=True) if d.shape[1] else d_abs.new_zeros(batch, 1)
     if bl_management:
-        lengths = _lengths(x_max, d_max, lr, dw_min, bl).to(x.dtype)
+        lengths = lengths_from_max(x_max, d_max, lr, dw_min, bl).to(x.dtype)
     else:
         lengths = torch.full((batch, 1), float(bl), dtype=x.dtype, device=x.device)
-    c_x, c_d = _scales(x_max, d_max, lr, dw_min, lengths, update_management)
+    c_x, c_d = scales_from_max(x_max, d_max, lr, dw_min, lengths, update_management)
     # the comparator's probabilities: a uniform of 15 bits fires at or below its level
-    p = (_firing_levels(x_abs.mul_(c_x)).to(x.dtype) + 1.0).div_(_P_ONE).mul_(x.sign())
-    r = (_firing_levels(d_abs.mul_(c_d)).to(d.dtype) + 1.0).div_(_P_ONE).mul_(d.sign().neg_())
+    p = (firing_levels(x_abs.mul_(c_x)).to(x.dtype) + 1.0).div_(P_ONE).mul_(x.sign())
+    r = (firing_levels(d_abs.mul_(c_d)).to(d.dtype) + 1.0).div_(P_ONE).mul_(d.sign().neg_())
     return p, r, lengths
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from memlearn.devices.validation import check_range
+from memlearn.validation import check_range
 
 NOISE_MANAGEMENT = ("none", "abs_max")
 """Allowed values of ``TileConfig.noise_management``."""

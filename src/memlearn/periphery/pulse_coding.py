@@ -26,7 +26,7 @@ _P_BITS = 15
 """Resolution of the pulse-probability comparator: probabilities are compared against 15-bit
 uniform integers, as a hardware LFSR-based stochastic pulse generator would (so a probability is
 quantised to 2^-15; the bias is below 3e-5 in probability)."""
-_P_ONE = 1 << _P_BITS
+P_ONE = 1 << _P_BITS
 
 
 def management_scales(x: Tensor, d: Tensor, lr: float, dw_min: float, bl: Tensor | int,
@@ -49,10 +49,10 @@ def management_scales(x: Tensor, d: Tensor, lr: float, dw_min: float, bl: Tensor
     """
     x_max = x.abs().amax(dim=1, keepdim=True)
     d_max = d.abs().amax(dim=1, keepdim=True)
-    return _scales(x_max, d_max, lr, dw_min, bl, update_management)
+    return scales_from_max(x_max, d_max, lr, dw_min, bl, update_management)
 
 
-def _scales(x_max: Tensor, d_max: Tensor, lr: float, dw_min: float, bl: Tensor | int,
+def scales_from_max(x_max: Tensor, d_max: Tensor, lr: float, dw_min: float, bl: Tensor | int,
             update_management: bool) -> tuple[Tensor, Tensor]:
     """:func:`management_scales` from the per-sample maxima (batch, 1)."""
     k = lr / (dw_min * (bl if isinstance(bl, Tensor) else float(bl)))
@@ -69,10 +69,10 @@ def managed_lengths(x: Tensor, d: Tensor, lr: float, dw_min: float, bl: int) -> 
     largest requested update, ``ceil(lr max|x| max|d| / dw_min)``, at most ``bl``, at least 1.
 
     Returns a (batch,) int64 tensor."""
-    return _lengths(x.abs().amax(dim=1), d.abs().amax(dim=1), lr, dw_min, bl)
+    return lengths_from_max(x.abs().amax(dim=1), d.abs().amax(dim=1), lr, dw_min, bl)
 
 
-def _lengths(x_max: Tensor, d_max: Tensor, lr: float, dw_min: float, bl: int) -> Tensor:
+def lengths_from_max(x_max: Tensor, d_max: Tensor, lr: float, dw_min: float, bl: int) -> Tensor:
     """:func:`managed_lengths` from the per-sample maxima (any shape), int64 of that shape."""
     return (x_max * d_max).mul_(lr / dw_min).ceil_().clamp_(1, bl).to(torch.int64)
 
@@ -81,19 +81,19 @@ def _uniforms(count: int, generator: torch.Generator, device: torch.device) -> T
     """``count`` int16 uniforms in [0, 2^15): 64-bit random words used as four 15-bit uniforms each
     (about 8x cheaper than one float draw per bit)."""
     words = torch.empty((count + 3) // 4, dtype=torch.int64, device=device).random_(generator=generator)
-    return words.view(torch.int16)[:count].bitwise_and_(_P_ONE - 1)
+    return words.view(torch.int16)[:count].bitwise_and_(P_ONE - 1)
 
 
-def _firing_levels(p: Tensor) -> Tensor:
+def firing_levels(p: Tensor) -> Tensor:
     """int16 levels: a uniform ``u <= level`` fires with probability ``round(p 2^15) / 2^15``,
     exactly 0 at ``p = 0`` (level -1) and 1 at ``p = 1``."""
-    return (p.clamp(0.0, 1.0) * _P_ONE).round_().sub_(1).to(torch.int16)
+    return (p.clamp(0.0, 1.0) * P_ONE).round_().sub_(1).to(torch.int16)
 
 
 def bit_streams(p: Tensor, bl: int, generator: torch.Generator) -> Tensor:
     """Bernoulli pulse trains: (batch, n) probabilities -> (batch, bl, n) float tensor of 0/1."""
     u = _uniforms(p.numel() * bl, generator, p.device).view(p.shape[0], bl, p.shape[1])
-    return (u <= _firing_levels(p).unsqueeze(1)).to(p.dtype)
+    return (u <= firing_levels(p).unsqueeze(1)).to(p.dtype)
 
 
 class LineTrains(NamedTuple):
@@ -138,11 +138,11 @@ def _draw_streams(x: Tensor, d: Tensor, lr: float, dw_min: float, bl: int, gener
     x_max = x_abs.amax(dim=1, keepdim=True) if x.shape[1] else x_abs.new_zeros(batch, 1)
     d_max = d_abs.amax(dim=1, keepdim=True) if d.shape[1] else d_abs.new_zeros(batch, 1)
     if bl_management:
-        lengths = _lengths(x_max, d_max, lr, dw_min, bl).view(batch)
+        lengths = lengths_from_max(x_max, d_max, lr, dw_min, bl).view(batch)
     else:
         lengths = torch.full((batch,), bl, dtype=torch.int64, device=x.device)
-    c_x, c_d = _scales(x_max, d_max, lr, dw_min, lengths.unsqueeze(1).to(x.dtype), update_management)
-    level_x, level_d = _firing_levels(x_abs.mul_(c_x)), _firing_levels(d_abs.mul_(c_d))
+    c_x, c_d = scales_from_max(x_max, d_max, lr, dw_min, lengths.unsqueeze(1).to(x.dtype), update_management)
+    level_x, level_d = firing_levels(x_abs.mul_(c_x)), firing_levels(d_abs.mul_(c_d))
     # Lines that cannot fire (zero input or error) need no draws: most pixels of an image are 0.
     slots = torch.stack([level_x.ge(0).sum(1), level_d.ge(0).sum(1)]).mul_(lengths).sum(1).tolist()
     pool_x = _uniforms(slots[0], generator, x.device)

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from memlearn.crossbar.crossbar import Crossbar
-from memlearn.devices.validation import check_positive
+from memlearn.validation import check_positive
 from memlearn.nn.pulses import Pulses
 from memlearn.nn.tile import AnalogTile
 from memlearn.rules.rule import PulseTransform, Rule, Transform

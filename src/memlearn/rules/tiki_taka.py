@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import torch
 
 from memlearn.crossbar.crossbar import Crossbar
-from memlearn.devices.validation import check_range
+from memlearn.validation import check_range
 from memlearn.nn.pulses import Pulses
 from memlearn.nn.tile import AnalogTile
 from memlearn.rules.deterministic import DeterministicPulse

@@ -29,7 +29,7 @@ from memlearn.crossbar.ir_drop.cg import (
     word_line_drop,
 )
 from memlearn.crossbar.ir_drop.nested import effective_conductance as nested_effective_conductance
-from memlearn.devices.validation import check_count
+from memlearn.validation import check_count
 
 __all__ = ["IRDropConfig", "NodalSolution", "effective_conductance", "first_order_conductance",
            "solve", "solve_approx", "solve_exact", "solve_nodal"]

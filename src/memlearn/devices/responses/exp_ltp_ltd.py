@@ -13,7 +13,8 @@ from memlearn.devices.responses._nonlinearity import NL_MAX, normalized_a_tensor
 from memlearn.devices.responses._saturating import (saturating_affine, saturating_affine_maps, saturating_moments,
                                                      saturating_params, saturating_pulse, saturating_pulse_map)
 from memlearn.devices.variability import spread, spread_bounds
-from memlearn.devices.validation import check_bounds, check_count, check_range
+from memlearn.devices.validation import check_bounds
+from memlearn.validation import check_count, check_range
 
 
 @dataclass(frozen=True, kw_only=True)

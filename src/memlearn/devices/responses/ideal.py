@@ -10,7 +10,7 @@ from torch import Tensor
 
 from memlearn.devices.pulse_map import PulseMap
 from memlearn.devices.response import PulseResponse
-from memlearn.devices.validation import check_count, check_order, check_positive
+from memlearn.validation import check_count, check_order, check_positive
 
 
 def ideal_map(n, xi, p):

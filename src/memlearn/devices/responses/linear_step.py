@@ -11,7 +11,8 @@ from torch import Tensor
 from memlearn.devices import map_ops as ops
 from memlearn.devices.pulse_map import PulseMap
 from memlearn.devices.response import PulseResponse
-from memlearn.devices.validation import check_bounds, check_count, check_range
+from memlearn.devices.validation import check_bounds
+from memlearn.validation import check_count, check_range
 from memlearn.devices.variability import spread, spread_asymmetry, spread_bounds
 
 

@@ -12,7 +12,8 @@ from memlearn.devices import map_ops as ops
 from memlearn.devices.pulse_map import PulseMap
 from memlearn.devices.response import PulseResponse
 from memlearn.devices.variability import spread, spread_bounds
-from memlearn.devices.validation import check_bounds, check_count, check_range
+from memlearn.devices.validation import check_bounds
+from memlearn.validation import check_count, check_range
 
 
 def pcm_map(n, xi, p):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from memlearn.devices.validation import check_order, check_range
+from memlearn.validation import check_order, check_range
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -13,7 +13,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from memlearn.devices.validation import check_range
+from memlearn.validation import check_range
 from memlearn.eqprop.resistive.network import ResistiveNetwork
 from memlearn.eqprop.resistive.solvers import CircuitSolution, SolverConfig, solve_exact, solve_fast
 

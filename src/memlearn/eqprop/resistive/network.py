@@ -11,7 +11,7 @@ from torch import Tensor, nn
 from memlearn.crossbar.crossbar import Crossbar
 from memlearn.devices.device import Device
 from memlearn.devices.responses.ideal import Ideal
-from memlearn.devices.validation import check_range
+from memlearn.validation import check_range
 from memlearn.eqprop.resistive.diode import DiodePair
 
 

@@ -15,7 +15,7 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
-from memlearn.devices.validation import check_range
+from memlearn.validation import check_range
 from memlearn.eqprop.resistive.diode import DiodePair
 
 

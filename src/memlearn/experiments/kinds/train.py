@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from memlearn.crossbar.cost import model_cost
 from memlearn.crossbar.crossbar import Crossbar
 from memlearn.experiments import clipping, registry
 from memlearn.experiments import data as data_files
@@ -37,6 +38,7 @@ CHECKPOINT = "checkpoint.pt"
 class _Configs:
     model: ModelConfig
     learning: LearningConfig
+    rule: Any
     train: TrainConfig
     eval: EvalConfig
 
@@ -47,9 +49,9 @@ def parse(config: dict) -> _Configs:
     if unknown:
         raise ConfigError(f"unknown table [{unknown[0]}] for kind 'train'; allowed tables: {', '.join(SECTIONS)}")
     learning = dict(config.get("learning", {}))
-    own = {k: learning[k] for k in registry.LEARNING_KEYS if k in learning}
+    own = {"lr": learning["lr"]} if "lr" in learning else {}
     return _Configs(model=validate(ModelConfig, config.get("model", {}), "model"),
-                    learning=validate(LearningConfig, own, "learning"),
+                    learning=validate(LearningConfig, own, "learning"), rule=registry.build_rule(learning),
                     train=validate(TrainConfig, config.get("train", {}), "train"),
                     eval=validate(EvalConfig, config.get("eval", {}), "eval"))
 
@@ -59,12 +61,8 @@ def pulses(model: nn.Module) -> int:
     return int(sum(int(m.n_writes.sum()) for m in model.modules() if isinstance(m, Crossbar)))
 
 
-def energy(model: nn.Module) -> float | None:
-    """Energy spent so far by every tile (J), from the tiles' cost accounting where it exists."""
-    try:
-        from memlearn.crossbar.cost import model_cost
-    except ImportError:
-        return None
+def energy(model: nn.Module) -> float:
+    """Energy spent so far by every tile (J), from the tiles' cost accounting."""
     return float(model_cost(model).energy)
 
 
@@ -74,14 +72,6 @@ def _tiles(model: nn.Module) -> dict[str, AnalogTile]:
 
 def _conductances(model: nn.Module) -> dict[str, np.ndarray]:
     return {name: t.array.g.detach().cpu().numpy().copy() for name, t in _tiles(model).items()}
-
-
-def _set_read_time(tile: AnalogTile, t: float | None) -> None:
-    setter = getattr(type(tile), "set_read_time", None)
-    if setter is not None:
-        setter(tile, t)
-    else:
-        tile.read_time = t
 
 
 def _check_finite(data) -> None:
@@ -105,7 +95,7 @@ def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> 
     if cfg.train.tensorboard:
         try:
             board = TensorBoardLog.open(Path(run_dir) / "tensorboard")
-        except ImportError as exc:
+        except ImportError as exc:  # tensorboard is an optional dependency, not in pyproject's list
             raise ConfigError(f"[train.tensorboard] {exc}") from None
     emit = log if board is None else (lambda record: (log(record), board(record)))
     data = registry.load_data(config.get("data", {}))
@@ -115,7 +105,7 @@ def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> 
     except data_files.DataFileError as exc:
         raise ConfigError(f"[data] {exc}") from None
     tile_config = registry.build_tile_config(config)
-    rule = registry.build_rule(config.get("learning", {}))
+    rule = cfg.rule
     x_tr, y_tr, x_te, y_te = (t.to(dev) for t in (data.x_train, data.y_train, data.x_test, data.y_test))
     sizes = [data.n_features, *cfg.model.hidden, data.n_classes]
 
@@ -160,7 +150,7 @@ def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> 
     def checkpoint(epoch: int) -> None:
         save_checkpoint(ckpt_path, {
             "epoch": epoch, "step": step, "model": model.state_dict(), "optimizer": opt.state_dict(),
-            "rule_states": getattr(opt, "rule_states", None), "order_generator": order.get_state(),
+            "rule_states": opt.rule_states, "order_generator": order.get_state(),
             "float_model": twin.state_dict() if twin is not None else None,
             "float_optimizer": twin_opt.state_dict() if twin_opt is not None else None,
             "float_generator": twin_order.get_state() if twin_order is not None else None,
@@ -189,7 +179,7 @@ def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> 
 
         spent = energy(model)
         stats = train_epoch(model, opt, x_tr, y_tr, cfg.train.batch_size, order, on_batch)
-        spent = energy(model) - spent if spent is not None else None
+        spent = energy(model) - spent
         check_devices(model, f"end of epoch {epoch}", cfg.train.max_saturation)
         record: dict[str, Any] = {"epoch": epoch, "n_epochs": cfg.train.epochs, "train_loss": stats["loss"],
                                   "train_accuracy": stats["accuracy"], "test_accuracy": evaluate(model, x_te, y_te),
@@ -207,11 +197,11 @@ def run(config: dict, run_dir: Path, log: Callable[[dict], None], seed: int) -> 
     drift = []
     for t in cfg.eval.drift_times:
         for tile in _tiles(model).values():
-            _set_read_time(tile, float(t))
+            tile.set_read_time(float(t))
         drift.append({"time": float(t), "test_accuracy": evaluate(model, x_te, y_te)})
         log({"epoch": cfg.train.epochs, "drift_time": float(t), "drift_test_accuracy": drift[-1]["test_accuracy"]})
     for tile in _tiles(model).values():
-        _set_read_time(tile, None)
+        tile.set_read_time(None)
     if board is not None:
         board.close()
 
@@ -260,7 +250,7 @@ def _inference_energy(model: nn.Module, x: torch.Tensor) -> float | None:
 
     twin = copy.deepcopy(model)
     before = energy(twin)
-    if before is None or len(x) == 0:
+    if len(x) == 0:
         return None
     evaluate(twin, x, torch.zeros(len(x), dtype=torch.int64, device=x.device))
     return (energy(twin) - before) / len(x)

@@ -93,10 +93,9 @@ class EvalConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class LearningConfig:
-    """``[learning]``: the rule's name and learning rate (the rule's own fields sit next to them)."""
+    """``[learning]``: the learning rate. The update rule (``rule``, next to it with its own fields) is
+    parsed in one place, :func:`memlearn.experiments.registry.build_rule`."""
 
-    rule: Literal["stochastic", "deterministic", "manhattan", "mixed_precision", "tiki_taka"] = "stochastic"
-    """Update rule that turns each update request into pulses."""
     lr: float = 0.1
     """Learning rate of analog and digital parameters (0 < lr <= 1e30)."""
 

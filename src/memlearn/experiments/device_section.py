@@ -1,4 +1,6 @@
-"""Device <-> config section (a TOML ``[device]`` table as a dict), with field-path errors."""
+"""Device <-> config section (a TOML ``[device]`` table as a dict), with field-path errors.
+
+The names of models and effects are the registry's (``DEVICE_MODELS``, ``DEVICE_EFFECTS``)."""
 
 from __future__ import annotations
 
@@ -6,28 +8,15 @@ import dataclasses
 from typing import Any
 
 from memlearn.devices.device import Device
-from memlearn.devices.drift import Drift
-from memlearn.devices.faults import Faults
 from memlearn.devices.presets import get_preset
-from memlearn.devices.read_noise import ReadNoise
 from memlearn.devices.response import PulseResponse
-from memlearn.devices.responses.exp_ltp_ltd import ExpLtpLtd
-from memlearn.devices.responses.ideal import Ideal
-from memlearn.devices.responses.linear_step import LinearStep
-from memlearn.devices.responses.pcm import PCMResponse
-from memlearn.devices.responses.soft_bounds import SoftBounds
+from memlearn.experiments.registry import DEVICE_EFFECTS, DEVICE_MODELS, import_target
 
-MODELS: dict[str, type[PulseResponse]] = {
-    "ideal": Ideal,
-    "linear_step": LinearStep,
-    "soft_bounds": SoftBounds,
-    "exp_ltp_ltd": ExpLtpLtd,
-    "pcm": PCMResponse,
-}
-"""``model = "<name>"`` of a ``[device]`` section -> pulse-response class."""
+MODELS: dict[str, type[PulseResponse]] = {name: import_target(t) for name, t in DEVICE_MODELS.items()}
+"""``model = "<name>"`` of a ``[device]`` section -> pulse-response class (the registry's table, resolved)."""
 
-EFFECTS: dict[str, type] = {"read_noise": ReadNoise, "drift": Drift, "faults": Faults}
-"""Sub-tables of a ``[device]`` section -> effect class."""
+EFFECTS: dict[str, type] = {name: import_target(t) for name, t in DEVICE_EFFECTS.items()}
+"""Sub-tables of a ``[device]`` section -> effect class (the registry's table, resolved)."""
 
 
 def _fields(cls: type) -> list[str]:
