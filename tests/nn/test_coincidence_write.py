@@ -16,7 +16,8 @@ from memlearn.devices.responses import ExpLtpLtd, LinearStep, PCMResponse, SoftB
 from memlearn.nn import _write
 from memlearn.nn.pulses import Pulses
 from memlearn.nn.tile import AnalogTile, TileConfig
-from memlearn.periphery.pulse_coding import line_trains, stochastic_events
+from memlearn.periphery.line_trains import line_trains
+from memlearn.periphery.pulse_coding import stochastic_events
 
 FAULTS = Faults(stuck_at_gmin=0.05, stuck_at_gmax=0.05, endurance=30.0, endurance_spread=0.5)
 DEVICES = {

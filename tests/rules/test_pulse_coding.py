@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
-from memlearn.periphery.pulse_coding import (bit_streams, management_scales, managed_lengths, rounded_counts,
-                                             sign_counts, stochastic_counts)
+from memlearn.periphery.line_trains import management_scales, managed_lengths
+from memlearn.periphery.pulse_coding import bit_streams, rounded_counts, sign_counts, stochastic_counts
 
 
 def _request(seed: int = 0):
@@ -128,7 +128,7 @@ def test_compiled_train_preparation_is_the_torch_definition(update_management, b
     for bit: random shapes and scales, saturated probabilities (level 2^15 - 1), exact ties of the
     rounding, empty lines, zero and negative inputs; non-finite inputs go to the torch path."""
     from memlearn import _numba
-    from memlearn.periphery.pulse_coding import line_trains
+    from memlearn.periphery.line_trains import line_trains
 
     if _numba.numba is None:
         pytest.skip("numba is not installed: only the torch path exists")

@@ -9,7 +9,8 @@ import torch
 from torch import Tensor
 
 from memlearn.nn.pulses import Pulses
-from memlearn.periphery.pulse_coding import LineTrains, packed_coincidences
+from memlearn.periphery.line_trains import LineTrains
+from memlearn.periphery.pulse_coding import packed_coincidences
 
 if TYPE_CHECKING:
     from memlearn.nn.tile import AnalogTile

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from memlearn.periphery.pulse_coding import LineTrains, train_events
+from memlearn.periphery.line_trains import LineTrains
+from memlearn.periphery.pulse_coding import train_events
 
 
 @dataclass(frozen=True)

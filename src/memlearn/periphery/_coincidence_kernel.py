@@ -23,7 +23,7 @@ def _pack(pool, level, lengths):
     """Signed words of every sample's streams: ``words[b, k]`` of line ``active[b, k]`` (index
     order, ``k < n_active[b]``), bit ``t`` set when the slot's uniform is ``<= level[b, i]``.
     ``pool`` holds the uniforms of the lines with ``level >= 0``, sample by sample, slot-major
-    (slot ``t < lengths[b]``, then line), as ``pulse_coding._Streams`` draws them."""
+    (slot ``t < lengths[b]``, then line), as ``line_trains.LineTrains`` holds them."""
     batch, n = level.shape
     words = np.empty((batch, n), np.uint64)
     active = np.empty((batch, n), np.int64)

@@ -1,7 +1,7 @@
 """Compiled preparation of one update's pulse trains (the optional fast path of
 :func:`memlearn.periphery.pulse_coding.line_trains`).
 
-At batch 10 the torch definition (``pulse_coding._draw_streams``) is about fifteen small tensor
+At batch 10 the torch definition (``line_trains._draw_streams``) is about fifteen small tensor
 ops per layer (maxima, stream lengths, management scales, firing levels, signs, slot counts), each
 costing more in dispatch than in arithmetic. This loop does them in one pass, in the inputs'
 float32 and in the torch ops' order (``1 / (dw_min L) * lr`` is how torch evaluates

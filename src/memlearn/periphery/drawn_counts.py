@@ -50,7 +50,7 @@ def line_probabilities(x: Tensor, d: Tensor, lr: float, dw_min: float, bl: int, 
     """``(p, r, L)``: the signed firing probabilities ``sign(x) p`` (batch, in) and ``-sign(d) r``
     (batch, out) of the streams ``pulse_coding`` would draw (same scales, lengths and 15-bit
     quantisation), and each sample's length ``L`` (batch, 1), float."""
-    from memlearn.periphery.pulse_coding import P_ONE, firing_levels, lengths_from_max, scales_from_max
+    from memlearn.periphery.line_trains import P_ONE, firing_levels, lengths_from_max, scales_from_max
 
     batch = x.shape[0]
     x_abs, d_abs = x.abs(), d.abs()

@@ -10,7 +10,8 @@ from memlearn.validation import check_range
 from memlearn.nn.pulses import Pulses
 from memlearn.nn.tile import AnalogTile
 from memlearn.periphery.drawn_counts import drawn_events
-from memlearn.periphery.pulse_coding import line_trains, stochastic_events
+from memlearn.periphery.line_trains import line_trains
+from memlearn.periphery.pulse_coding import stochastic_events
 from memlearn.rules.rule import Rule
 from memlearn.rules.update_request import UpdateRequest
 
