@@ -313,6 +313,26 @@ def test_small_training_batches_keep_the_float_read(monkeypatch):
         assert tile._read_statistics().int8 is not None
 
 
+def test_training_reads_keep_the_float_read_and_repeated_reads_build_the_digits(monkeypatch):
+    """With autograd on, a large batch builds the int8 digits only when it reads weights already
+    read since the last write (inference without ``no_grad``), never for a training step's one
+    forward read after each write."""
+    from memlearn.nn import _circuit as tile_module
+
+    monkeypatch.setattr(tile_module, "fast_int8_matmul", lambda device, rows: device.type == "cpu")
+    tile, _ = _tile(n_in=40, n_out=12, config=TileConfig(dac=DAC(bits=8), noise_management="abs_max"))
+    x = torch.randn(tile_module.INT8_MIN_BATCH, 40, requires_grad=True)
+    cache = tile.read_cache
+    cache.clear()
+    tile(x).sum().backward()  # a training step's reads of these weights: forward, then backward
+    assert cache.reads == 2 and cache.current.int8 is None
+    cache.clear()
+    tile(x)
+    assert cache.current.int8 is None
+    tile(x)  # the same weights read again: now the digits pay
+    assert cache.current.int8 is not None
+
+
 def test_int8_forward_ideal_dac_matches_matmul_within_dac_rounding(monkeypatch):
     """Noiseless, 8-bit DAC, no ADC: the int8 path equals the float matmul of the DAC-rounded inputs."""
     from memlearn.nn import _circuit as tile_module

@@ -16,10 +16,10 @@ class TileMatmul(torch.autograd.Function):
     gradient and records (x, d) on the tile as the pending update request."""
 
     @staticmethod
-    def forward(ctx, x: Tensor, anchor: Tensor, tile: "AnalogTile") -> Tensor:
+    def forward(ctx, x: Tensor, anchor: Tensor, tile: "AnalogTile", training: bool) -> Tensor:
         ctx.tile = tile
         ctx.save_for_backward(x)
-        return tile.read_forward(x, check_finite=True)
+        return tile.read_forward(x, check_finite=True, training=training)
 
     @staticmethod
     def backward(ctx, d: Tensor):
@@ -27,4 +27,4 @@ class TileMatmul(torch.autograd.Function):
         tile: AnalogTile = ctx.tile
         tile.record_update(x, d)
         grad_x = tile.backward_circuit(d) if ctx.needs_input_grad[0] else None
-        return grad_x, None, None
+        return grad_x, None, None, None

@@ -117,15 +117,18 @@ def _with_read_noise(tile: "AnalogTile", product: Partials, var: Tensor, transpo
     return noisy
 
 
-def forward_read(tile: "AnalogTile", x: Tensor, check_finite: bool) -> Tensor:
+def forward_read(tile: "AnalogTile", x: Tensor, check_finite: bool, training: bool = False) -> Tensor:
     """``y = W x`` through DAC, arrays and ADC: (..., in) -> (..., out); ``check_finite``: reject
-    NaN or inf inputs where the input scale shows them (abs-max noise management)."""
+    NaN or inf inputs where the input scale shows them (abs-max noise management); ``training``:
+    autograd records the read (a write follows it)."""
     lead, x2 = x.shape[:-1], _rows(x, tile.in_features)
     stats = tile.read_cache.statistics(tile)
     # The int8 digits cost a few passes over the weights, once per write: worth it for large
-    # batches and for repeated reads of unchanged weights (inference), not for a small
-    # training batch whose weights change at every step.
-    large = stats.int8 is not None or x2.shape[0] >= INT8_MIN_BATCH
+    # batches whose weights are read again unchanged (inference: no autograd, or a repeated read),
+    # not in training, where every step writes (measured: at batch 64 and 256 the float read is
+    # 0.8 and 0.4 ms per step faster on a 784-256-128-10 MLP).
+    reused = not training or tile.read_cache.reads > 1
+    large = stats.int8 is not None or (x2.shape[0] >= INT8_MIN_BATCH and reused)
     if large and _int8_forward(tile, stats.std is not None, x2.device):
         stats = tile.read_cache.with_int8(stats, tile.out_features, tile.sampler.method == "moment_matched")
     fwd = tile.directions()[0]

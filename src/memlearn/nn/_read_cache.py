@@ -27,10 +27,17 @@ class ReadCache:
     def __init__(self) -> None:
         self._entry: tuple[tuple, ReadStatistics] | None = None
         self._buffers: dict[str, Tensor] = {}
+        self.reads = 0
+        """How many reads the current statistics have served (this one included)."""
 
     def clear(self) -> None:
         """Forget the statistics and the buffers (after a move to another device or dtype)."""
-        self._entry, self._buffers = None, {}
+        self._entry, self._buffers, self.reads = None, {}, 0
+
+    @property
+    def current(self) -> ReadStatistics | None:
+        """The statistics held now (None before the first read), without a read or a rebuild."""
+        return None if self._entry is None else self._entry[1]
 
     @staticmethod
     def key(tile: "AnalogTile") -> tuple:
@@ -40,9 +47,10 @@ class ReadCache:
     def statistics(self, tile: "AnalogTile") -> ReadStatistics:
         key = self.key(tile)
         if self._entry is not None and self._entry[0] == key:
+            self.reads += 1
             return self._entry[1]
         stats = self._build(tile)
-        self._entry = (key, stats)
+        self._entry, self.reads = (key, stats), 1
         return stats
 
     def _build(self, tile: "AnalogTile") -> ReadStatistics:

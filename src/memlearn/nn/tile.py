@@ -145,10 +145,12 @@ class AnalogTile(nn.Module):
         """``y = W x`` through DAC, arrays and ADC: (..., in) -> (..., out)."""
         return _circuit.forward_read(self, x, check_finite=False)
 
-    def read_forward(self, x: Tensor, check_finite: bool) -> Tensor:
+    def read_forward(self, x: Tensor, check_finite: bool, training: bool = False) -> Tensor:
         """:meth:`forward_circuit`; ``check_finite``: reject NaN or inf inputs where the input scale
-        shows them (abs-max noise management; :meth:`forward` checks them itself otherwise)."""
-        return _circuit.forward_read(self, x, check_finite)
+        shows them (abs-max noise management; :meth:`forward` checks them itself otherwise);
+        ``training``: autograd records this read (a write follows it, so the weights will not be
+        read again unchanged)."""
+        return _circuit.forward_read(self, x, check_finite, training)
 
     def backward_circuit(self, d: Tensor) -> Tensor:
         """``d W`` (the transposed read) through the backward DAC/ADC: (..., out) -> (..., in)."""
@@ -173,7 +175,7 @@ class AnalogTile(nn.Module):
         if x.dtype != g.dtype:
             # The DAC digitises any float input; computing in the array's dtype avoids a deep dtype error.
             x = x.to(g.dtype)
-        return TileMatmul.apply(x, self._grad_anchor, self)
+        return TileMatmul.apply(x, self._grad_anchor, self, torch.is_grad_enabled())
 
     def record_update(self, x: Tensor, d: Tensor) -> None:
         self.pending = (x.detach(), d.detach())
