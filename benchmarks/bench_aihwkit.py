@@ -17,6 +17,10 @@ in the repository (a symlink to a shared install will do). Prints one JSON line 
 batch size, then one JSON object with everything as its last line.
 
     .venv/bin/python benchmarks/bench_aihwkit.py [--epochs 1] [--n 5000] [--batch 10,64,256] [--seeds 3]
+
+Every run starts a fresh process that imports memlearn, and ``make`` installs it editable: do not
+edit the tree while this runs (about 13 minutes for the full grid), or run it from a frozen copy
+(``git worktree add ../bench HEAD``, then ``PYTHONPATH=../bench/src`` and ``AIHWKIT_PYTHON`` set).
 """
 
 from __future__ import annotations
