@@ -29,7 +29,8 @@ def write_template(g, index, counts, write_lengths, noise, cols, g_min, g_max, f
                    dense, wear):
     """Apply consecutive writes in order: event ``e`` pulses device ``k = index[e]`` (``k = e`` when
     ``dense``) by the signed count ``counts[e]``: ``g[k] <- clip(g + a g + b, g_min, g_max)`` with
-    ``(a, b) = MAP(n, xi_e, p_k)`` in float64 (``xi_e = noise[e]``, 0 when ``noise`` is empty;
+    ``(a, b) = MAP(n, xi_e, p_k)`` in float64 (``xi_e = noise[e]``; when ``dense``, ``noise[r]`` for the
+    ``r``-th nonzero count, as if the nonzero entries had been listed; 0 when ``noise`` is empty;
     ``p_k`` the device's parameters ``cols[q][k]``). Zero counts leave the device alone; stuck or
     worn-out devices (``fault[k] != 0``; empty ``fault`` = no faults) keep their conductance but
     count their pulses. ``n_writes`` (empty: not tracked) accumulates pulses per device; with
@@ -47,12 +48,15 @@ def write_template(g, index, counts, write_lengths, noise, cols, g_min, g_max, f
     steps = 0
     conductance = 0.0
     e = 0
+    r = 0
     for w in range(write_lengths.size):
         largest = 0
         for _ in range(write_lengths[w]):
             c = counts[e]
             if c != 0:
                 k = e if dense else index[e]
+                at = r if dense else e
+                r += 1
                 g0 = np.float64(g[k])
                 m = abs(np.int64(c))
                 pulses += m
@@ -65,7 +69,7 @@ def write_template(g, index, counts, write_lengths, noise, cols, g_min, g_max, f
                     for col in cols:
                         row[q] = col[k]
                         q += 1
-                    xi = np.float64(noise[e]) if noisy else 0.0
+                    xi = np.float64(noise[at]) if noisy else 0.0
                     a, b = MAP(np.float64(c), xi, row)  # noqa: F821 - MAP is bound by compiled_write
                     v = (g0 + a * g0) + b
                     g[k] = min(max(v, np.float64(g_min[k])), np.float64(g_max[k]))

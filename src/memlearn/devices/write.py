@@ -95,7 +95,15 @@ def write(device: "Device", g: Tensor, index: Tensor | None, n: Tensor, lengths:
             # beats a scalar float64 loop, so a dense write is compiled nowhere (it does not pay).
             return _generic(device, g, None, flat_n, [flat_n.numel()], state, generator, n_writes)
         # Few devices pulsed (small-batch training): work on those only. The choice depends on
-        # ``n`` alone, so both paths make it and draw the same numbers.
+        # ``n`` alone, so both paths make it and draw the same numbers: one per pulsed device, in
+        # index order. The compiled kernel skips the zeros itself (listing the pulsed devices
+        # with ``nonzero`` costs more than the write).
+        if _numba.usable(g, flat_n):
+            events = int(flat_n.count_nonzero())
+            noise = (torch.randn(events, generator=generator, dtype=g.dtype, device=g.device) if pulse_map.noisy
+                     else None)
+            return _compiled(device, pulse_map, g, None, flat_n, [flat_n.numel()], noise, state, n_writes,
+                             device.faults is not None)
         index = flat_n.nonzero().squeeze(1)
         flat_n = flat_n.index_select(0, index)
         lengths = [index.numel()]
