@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -144,7 +145,7 @@ def _compiled_streams(x: Tensor, d: Tensor, lr: float, dw_min: float, bl: int, g
     """:func:`_draw_streams` with its preparation in one compiled pass (bit for bit the same
     levels, signs and lengths; the same draws); ``None`` for non-finite inputs (the torch path
     decides what they mean)."""
-    consts = torch.tensor([lr, dw_min, lr / dw_min, 1e-30], dtype=torch.float32).numpy()
+    consts = np.array([lr, dw_min, lr / dw_min, 1e-30], dtype=np.float32)  # rounded as torch rounds them
     level_x, level_d, sign_x, sign_d, lengths, slots_x, slots_d, finite = prepare_trains(
         x.detach().contiguous().numpy(), d.detach().contiguous().numpy(), consts, bl, update_management, bl_management)
     if not finite:
