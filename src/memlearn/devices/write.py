@@ -22,7 +22,6 @@ float64). Endurance is checked once, after the last write of a call.
 from __future__ import annotations
 
 import math
-import weakref
 from typing import TYPE_CHECKING, NamedTuple
 
 import torch
@@ -33,6 +32,7 @@ from memlearn.devices.coincidences import Coincidences
 from memlearn.devices.pulse_map import PulseMap, compiled_coincidences, compiled_write
 from memlearn.devices.response import SPARSE_FRACTION
 from memlearn.devices.state import FREE, DeviceState
+from memlearn.devices.state_views import state_views
 
 if TYPE_CHECKING:
     from memlearn.devices.device import Device
@@ -141,7 +141,7 @@ def write_coincidences(device: "Device", g: Tensor, trains: Coincidences, table:
     n_events = trains.events * k
     noise = (torch.randn(n_events, generator=generator, dtype=g.dtype, device=g.device) if pulse_map.noisy
              else _empty(g.dtype))
-    cols, g_min, g_max, fault, endurance = _state_views(state, pulse_map, device.faults is not None)
+    cols, g_min, g_max, fault, endurance = state_views(state, pulse_map.params, device.faults is not None)
     pulses, steps, conductance, worn, done = compiled_coincidences(pulse_map)(
         g.view(-1).numpy(), trains.wx, trains.ax, trains.kx, trains.wd, trains.ad, trains.kd, trains.sign_x,
         trains.sign_d, trains.sign_d.shape[1], table.view(-1).numpy(),
@@ -157,32 +157,6 @@ def write_coincidences(device: "Device", g: Tensor, trains: Coincidences, table:
         torch.autograd.graph.increment_version(state.fault)
     return Written(torch.tensor(pulses, dtype=torch.int64), torch.tensor(steps, dtype=torch.int64),
                    torch.tensor(conductance, dtype=torch.float64), state)
-
-
-_VIEWS: dict[tuple, tuple] = {}
-"""NumPy views of a state's flat tensors per (state, map, faults), for the compiled coincidence
-write (it would otherwise convert ~10 tensors per layer update). Keyed by ``id``; an entry is used
-only while its weak reference still names the same state object."""
-
-
-def _state_views(state: DeviceState, pulse_map: PulseMap, faults: bool) -> tuple:
-    """``(cols, g_min, g_max, fault, endurance)`` as the kernels take them. Views share memory, so
-    in-place changes of the tensors (wear marks faults) are seen; a state whose tensors are not
-    contiguous (a reshape would copy) is converted afresh every time."""
-    key = (id(state), pulse_map.params, faults)
-    entry = _VIEWS.get(key)
-    if entry is not None and entry[0]() is state:
-        return entry[1]
-    params = state.params
-    views = (tuple(params[name].reshape(-1).numpy() for name in pulse_map.params),
-             params["g_min"].reshape(-1).numpy(), params["g_max"].reshape(-1).numpy(),
-             state.fault.reshape(-1).numpy() if faults else _empty(torch.int8).numpy(),
-             state.endurance.reshape(-1).numpy())
-    if all(t.is_contiguous() for t in (*params.values(), state.fault, state.endurance)):
-        if len(_VIEWS) > 256:  # states replaced many times (moves, copies): forget the old ones
-            _VIEWS.clear()
-        _VIEWS[key] = (weakref.ref(state), views)
-    return views
 
 
 def _compiled(device, pulse_map: PulseMap, g, index, n, lengths, noise, state, n_writes, faults) -> Written:
