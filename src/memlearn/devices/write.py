@@ -89,29 +89,25 @@ def write(device: "Device", g: Tensor, index: Tensor | None, n: Tensor, lengths:
             v.shape != g.shape for v in state.params.values()):
         return _generic(device, g, index, flat_n, [flat_n.numel()] if index is None else lengths, state,
                         generator, n_writes)
-    dense = index is None
-    if dense:
+    if index is None:
         if not few_pulsed(flat_n):
             # Most devices pulsed: the response's vectorised closed form (SIMD float32 transcendentals)
             # beats a scalar float64 loop, so a dense write is compiled nowhere (it does not pay).
             return _generic(device, g, None, flat_n, [flat_n.numel()], state, generator, n_writes)
-        # Few devices pulsed (small-batch training): work on those only. The choice depends on
-        # ``n`` alone, so both paths make it and draw the same numbers: one per pulsed device, in
-        # index order. The compiled kernel skips the zeros itself (listing the pulsed devices
-        # with ``nonzero`` costs more than the write).
+        # Few devices pulsed (small-batch training): work on those only, one normal draw per pulsed
+        # device in index order. The choice depends on ``n`` alone, so both paths make it and draw
+        # the same numbers. The compiled kernel skips the zeros itself (listing the pulsed devices
+        # with ``nonzero`` costs more than the write); torch lists them.
         if _numba.usable(g, flat_n):
-            events = int(flat_n.count_nonzero())
-            noise = (torch.randn(events, generator=generator, dtype=g.dtype, device=g.device) if pulse_map.noisy
-                     else None)
-            return _compiled(device, pulse_map, g, None, flat_n, [flat_n.numel()], noise, state, n_writes,
-                             device.faults is not None)
-        index = flat_n.nonzero().squeeze(1)
-        flat_n = flat_n.index_select(0, index)
-        lengths = [index.numel()]
-        dense = False
+            lengths = [flat_n.numel()]
+        else:
+            index = flat_n.nonzero().squeeze(1)
+            flat_n = flat_n.index_select(0, index)
+            lengths = [index.numel()]
     faults = device.faults is not None
-    noise = (torch.randn(g.numel() if dense else flat_n.numel(), generator=generator, dtype=g.dtype,
-                         device=g.device) if pulse_map.noisy else None)
+    events = int(flat_n.count_nonzero()) if index is None else flat_n.numel()
+    noise = (torch.randn(events, generator=generator, dtype=g.dtype, device=g.device) if pulse_map.noisy
+             else None)
     if _numba.usable(g, flat_n):
         return _compiled(device, pulse_map, g, index, flat_n, lengths, noise, state, n_writes, faults)
     return _torch(device, pulse_map, g, index, flat_n, lengths, noise, state, n_writes, faults)
@@ -160,16 +156,13 @@ def write_coincidences(device: "Device", g: Tensor, trains: Coincidences, table:
 
 
 def _compiled(device, pulse_map: PulseMap, g, index, n, lengths, noise, state, n_writes, faults) -> Written:
-    params = state.params
-    cols = tuple(params[k].reshape(-1).numpy() for k in pulse_map.params)
-    wear = _wears(device, n_writes)
-    fault = state.fault.reshape(-1)
+    cols, g_min, g_max, fault, endurance = state_views(state, pulse_map.params, faults)
     pulses, steps, conductance, worn = compiled_write(pulse_map)(
         g.view(-1).numpy(), (_empty(torch.int64) if index is None else index).numpy(), n.numpy(),
         torch.tensor(lengths, dtype=torch.int64).numpy(), (_empty(g.dtype) if noise is None else noise).numpy(),
-        cols, params["g_min"].reshape(-1).numpy(), params["g_max"].reshape(-1).numpy(),
-        fault.numpy() if faults else _empty(torch.int8).numpy(), state.endurance.reshape(-1).numpy(),
-        _empty(torch.int64).numpy() if n_writes is None else n_writes.view(-1).numpy(), index is None, wear)
+        cols, g_min, g_max, fault, endurance,
+        _empty(torch.int64).numpy() if n_writes is None else n_writes.view(-1).numpy(), index is None,
+        _wears(device, n_writes))
     # Written through NumPy views: tell torch the buffers changed (caches key on their versions).
     torch.autograd.graph.increment_version(g)
     if n_writes is not None:

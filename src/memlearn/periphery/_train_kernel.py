@@ -1,12 +1,11 @@
 """Compiled preparation of one update's pulse trains (the optional fast path of
-:func:`memlearn.periphery.pulse_coding.line_trains`).
+:func:`memlearn.periphery.line_trains.line_trains`).
 
-At batch 10 the torch definition (``line_trains._draw_streams``) is about fifteen small tensor
+At batch 10 the torch definition (``line_trains._preparation``) is about fifteen small tensor
 ops per layer (maxima, stream lengths, management scales, firing levels, signs, slot counts), each
-costing more in dispatch than in arithmetic. This loop does them in one pass, in the inputs'
-float32 and in the torch ops' order (``1 / (dw_min L) * lr`` is how torch evaluates
-``lr / tensor``; ties round to even), so the levels, signs and lengths are bit for bit those of
-the torch path. The uniforms are still drawn by torch afterwards, from the slot counts it returns.
+costing more in dispatch than in arithmetic. This loop does them in one pass, in float32 and in
+the torch ops' order (``1 / (dw_min L) * lr`` is how torch evaluates ``lr / tensor``; ties round
+to even), so the levels, signs and lengths are bit for bit those of the torch path. The uniforms are still drawn by torch afterwards, from the slot counts it returns.
 """
 
 from __future__ import annotations
@@ -41,7 +40,7 @@ def _levels(a, b, scale, out):
 
 @njit
 def prepare_trains(x, d, consts, bl, update_management, bl_management):
-    """Levels, signs, lengths and slot counts of :class:`~memlearn.periphery.pulse_coding.LineTrains`.
+    """Levels, signs, lengths and slot counts of :class:`~memlearn.periphery.line_trains.LineTrains`.
 
     ``x``, ``d`` float32; ``consts`` float32 ``lr, dw_min, lr / dw_min, 1e-30``. Returns
     ``(level_x, level_d, sign_x, sign_d, lengths, slots_x, slots_d, finite)``; ``finite`` is False

@@ -48,7 +48,7 @@ def management_scales(x: Tensor, d: Tensor, lr: float, dw_min: float, bl: Tensor
 
 
 def scales_from_max(x_max: Tensor, d_max: Tensor, lr: float, dw_min: float, bl: Tensor | int,
-            update_management: bool) -> tuple[Tensor, Tensor]:
+                    update_management: bool) -> tuple[Tensor, Tensor]:
     """:func:`management_scales` from the per-sample maxima (batch, 1)."""
     k = lr / (dw_min * (bl if isinstance(bl, Tensor) else float(bl)))
     c = torch.as_tensor(k, dtype=x_max.dtype, device=x_max.device).expand(x_max.shape[0], 1).sqrt()
@@ -86,8 +86,9 @@ def firing_levels(p: Tensor) -> Tensor:
 
 
 class LineTrains(NamedTuple):
-    """One update's pulse trains on the input and error lines, as drawn. Uniforms are drawn only for the slots that can fire: for every
-    sample ``b`` (in order), slot ``t < lengths[b]`` and line with a firing level >= 0, in
+    """One update's pulse trains on the input and error lines, as drawn. Uniforms are drawn only for
+    the slots that can fire: for every sample ``b`` (in order), slot ``t < lengths[b]`` and line with
+    a firing level >= 0, in
     (sample, slot, line) order; ``level_*`` (batch, lines) int16, ``sign_*`` (batch, lines) int8."""
 
     pool_x: Tensor
@@ -118,10 +119,20 @@ def line_trains(x: Tensor, d: Tensor, lr: float, dw_min: float, bl: int, generat
 
 def _draw_streams(x: Tensor, d: Tensor, lr: float, dw_min: float, bl: int, generator: torch.Generator,
                   update_management: bool, bl_management: bool) -> LineTrains:
+    prepared = None
     if _numba.usable(x, d) and x.dtype == d.dtype == torch.float32:
-        trains = _compiled_streams(x, d, lr, dw_min, bl, generator, update_management, bl_management)
-        if trains is not None:
-            return trains
+        prepared = _compiled_preparation(x, d, lr, dw_min, bl, update_management, bl_management)
+    if prepared is None:
+        prepared = _preparation(x, d, lr, dw_min, bl, update_management, bl_management)
+    level_x, level_d, sign_x, sign_d, lengths, slots_x, slots_d = prepared
+    pool_x = uniforms(slots_x, generator, x.device)
+    pool_d = uniforms(slots_d, generator, x.device)
+    return LineTrains(pool_x, pool_d, level_x, level_d, sign_x, sign_d, lengths, x.dtype, bl)
+
+
+def _preparation(x: Tensor, d: Tensor, lr: float, dw_min: float, bl: int, update_management: bool,
+                 bl_management: bool) -> tuple:
+    """Levels, signs, lengths and slot counts of the trains (the definition)."""
     batch = x.shape[0]
     x_abs, d_abs = x.abs(), d.abs()
     x_max = x_abs.amax(dim=1, keepdim=True) if x.shape[1] else x_abs.new_zeros(batch, 1)
@@ -134,23 +145,14 @@ def _draw_streams(x: Tensor, d: Tensor, lr: float, dw_min: float, bl: int, gener
     level_x, level_d = firing_levels(x_abs.mul_(c_x)), firing_levels(d_abs.mul_(c_d))
     # Lines that cannot fire (zero input or error) need no draws: most pixels of an image are 0.
     slots = torch.stack([level_x.ge(0).sum(1), level_d.ge(0).sum(1)]).mul_(lengths).sum(1).tolist()
-    pool_x = uniforms(slots[0], generator, x.device)
-    pool_d = uniforms(slots[1], generator, x.device)
-    return LineTrains(pool_x, pool_d, level_x, level_d, x.sign().to(torch.int8), d.sign().neg_().to(torch.int8), lengths,
-                      x.dtype, bl)
+    return (level_x, level_d, x.sign().to(torch.int8), d.sign().neg_().to(torch.int8), lengths, slots[0], slots[1])
 
 
-def _compiled_streams(x: Tensor, d: Tensor, lr: float, dw_min: float, bl: int, generator: torch.Generator,
-                      update_management: bool, bl_management: bool) -> LineTrains | None:
-    """:func:`_draw_streams` with its preparation in one compiled pass (bit for bit the same
-    levels, signs and lengths; the same draws); ``None`` for non-finite inputs (the torch path
-    decides what they mean)."""
+def _compiled_preparation(x: Tensor, d: Tensor, lr: float, dw_min: float, bl: int, update_management: bool,
+                          bl_management: bool) -> tuple | None:
+    """:func:`_preparation` in one compiled pass, bit for bit; ``None`` for non-finite inputs (the
+    torch path decides what they mean)."""
     consts = np.array([lr, dw_min, lr / dw_min, 1e-30], dtype=np.float32)  # rounded as torch rounds them
-    level_x, level_d, sign_x, sign_d, lengths, slots_x, slots_d, finite = prepare_trains(
+    *arrays, slots_x, slots_d, finite = prepare_trains(
         x.detach().contiguous().numpy(), d.detach().contiguous().numpy(), consts, bl, update_management, bl_management)
-    if not finite:
-        return None
-    pool_x = uniforms(slots_x, generator, x.device)
-    pool_d = uniforms(slots_d, generator, x.device)
-    return LineTrains(pool_x, pool_d, torch.from_numpy(level_x), torch.from_numpy(level_d), torch.from_numpy(sign_x),
-                      torch.from_numpy(sign_d), torch.from_numpy(lengths), x.dtype, bl)
+    return (*map(torch.from_numpy, arrays), slots_x, slots_d) if finite else None
